@@ -1,0 +1,1 @@
+"""DfAnalyzer: the Keras-Prov provenance service on MonetDB."""

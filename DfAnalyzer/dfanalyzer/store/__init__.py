@@ -1,0 +1,21 @@
+"""Storage of provenance in MonetDB: embedded (default) or a server."""
+import os
+
+from dfanalyzer.store.base import Store, Transaction
+
+
+def open_store(data_dir=None, monetdb_url=None):
+    """Opens the store: a MonetDB server when `monetdb_url` is given, else embedded MonetDB in
+    `<data_dir>/monetdb`."""
+    if monetdb_url:
+        from dfanalyzer.store.server import ServerStore
+
+        return ServerStore(monetdb_url)
+    if not data_dir:
+        raise ValueError("open_store needs a data_dir (embedded MonetDB) or a monetdb_url")
+    from dfanalyzer.store.embedded import EmbeddedStore
+
+    return EmbeddedStore(os.path.join(os.path.abspath(data_dir), "monetdb"))
+
+
+__all__ = ["Store", "Transaction", "open_store"]

@@ -1,0 +1,71 @@
+"""The storage interface. Callers never know whether they hold the embedded engine or a server."""
+import abc
+import decimal
+import math
+from importlib import resources
+
+
+def catalog_statements():
+    """The CREATE TABLE statements of the PROV-Df catalog (catalog.sql)."""
+    text = resources.files("dfanalyzer.store").joinpath("catalog.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
+
+
+def plain_value(value):
+    """A read value as plain Python: NULL doubles (NaN in MonetDB) become None, decimals floats."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+class Transaction(abc.ABC):
+    """One write transaction; every value is bound as a parameter (`?`)."""
+
+    @abc.abstractmethod
+    def execute(self, sql, params=()):
+        """Runs one statement."""
+
+    @abc.abstractmethod
+    def fetch(self, sql, params=()):
+        """Runs one query inside the transaction and returns its rows."""
+
+    @abc.abstractmethod
+    def append(self, schema, table, columns):
+        """Bulk-inserts rows given as {column name: [values]}, every column of the table named.
+        Values are floats (DOUBLE), ints (BIGINT) or strings (CLOB); None is NULL."""
+
+
+class Store(abc.ABC):
+    """A MonetDB database holding the PROV-Df catalog and the per-dataflow set tables."""
+
+    @abc.abstractmethod
+    def read(self, sql, params=(), limit=None, isolated=False):
+        """Runs a query and returns (column names, rows), at most `limit` rows when given.
+        `isolated` runs it inside a transaction that is rolled back, for user SQL."""
+
+    @abc.abstractmethod
+    def write(self):
+        """A context manager yielding a Transaction; commits on success, rolls back on error.
+        Writers are serialised: MonetDB aborts concurrent writers to the same table."""
+
+    @abc.abstractmethod
+    def close(self):
+        """Releases connections and locks."""
+
+    def create_catalog(self):
+        with self.write() as tx:
+            for statement in catalog_statements():
+                tx.execute(statement)
+
+    def table_columns(self, schema, table):
+        """Column names of a table in order, or [] when it does not exist."""
+        _, rows = self.read(
+            "SELECT c.name FROM sys.columns c JOIN sys.tables t ON c.table_id = t.id "
+            "JOIN sys.schemas s ON t.schema_id = s.id WHERE s.name = ? AND t.name = ? ORDER BY c.number",
+            [schema, table],
+        )
+        return [row[0] for row in rows]
+

@@ -1,0 +1,16 @@
+# The two commands the README promises. Both bootstrap .venv first (quick when it exists).
+.PHONY: setup run test bench
+
+setup:
+	bash scripts/bootstrap.sh
+
+run: setup
+	.venv/bin/python examples/main_job.py
+
+test: setup
+	.venv/bin/python -m pytest -q tests
+
+bench: setup
+	.venv/bin/python bench/ingest.py
+	.venv/bin/python bench/client_overhead.py
+	.venv/bin/python bench/overhead.py

@@ -1,0 +1,81 @@
+"""The real DfAnalyzer service as a subprocess, for tests: free port, its own data directory."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServiceProcess:
+    """One `dfanalyzer start --foreground` process on 127.0.0.1.
+
+    Args:
+        data_dir: data directory of the service (kept across restarts).
+        port: TCP port; a free one when None.
+    """
+
+    def __init__(self, data_dir, port=None):
+        self.data_dir = str(data_dir)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(self.data_dir + ".log")
+        self.process = None
+
+    def start(self, timeout=60):
+        log = open(self.log_path, "ab")
+        command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground",
+                   "--port", str(self.port), "--data-dir", self.data_dir]
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"DfAnalyzer exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"DfAnalyzer did not become healthy in {timeout}s:\n{self.log()}")
+
+    def stop(self):
+        """Graceful stop (SIGTERM), waiting for the process to end."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self):
+        """SIGKILL, as a crash would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def query(self, sql, limit=100000):
+        """Rows of a read-only query, through the service's query endpoint."""
+        response = requests.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit}, timeout=30)
+        response.raise_for_status()
+        return response.json()["rows"]
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as log:
+                return log.read().decode(errors="replace")[-5000:]
+        except OSError:
+            return ""

@@ -33,9 +33,9 @@ class Transaction(abc.ABC):
         """Runs one query inside the transaction and returns its rows."""
 
     @abc.abstractmethod
-    def append(self, schema, table, columns):
+    def append(self, schema, table, columns, kinds):
         """Bulk-inserts rows given as {column name: [values]}, every column of the table named.
-        Values are floats (DOUBLE), ints (BIGINT) or strings (CLOB); None is NULL."""
+        `kinds` maps each column to "double", "bigint" or "text"; None is NULL."""
 
 
 class Store(abc.ABC):

@@ -3,24 +3,35 @@ this process."""
 import contextlib
 import datetime
 import fcntl
+import logging
 import os
 import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from dfanalyzer.errors import QueryRejected, StoreUnavailable
 from dfanalyzer.store.base import Store, Transaction, plain_value
 
-try:
-    import monetdbe
-    from monetdbe._cffi.errors import check_error
-    from monetdbe._cffi.internal import execute as execute_statement
-    from monetdbe._lowlevel import ffi, lib
-except ImportError as error:  # reported when a store is opened, not at import
-    monetdbe = None
-    MONETDBE_IMPORT_ERROR = error
+with warnings.catch_warnings():
+    # monetdbe 0.11 imports pkg_resources only to read its own version.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    try:
+        import monetdbe
+        from monetdbe._cffi.errors import check_error
+        from monetdbe._cffi.internal import execute as execute_statement
+        from monetdbe._lowlevel import ffi, lib
+    except ImportError as error:  # reported when a store is opened, not at import
+        monetdbe = None
+        MONETDBE_IMPORT_ERROR = error
+
+# monetdbe logs every result cleanup at INFO and every failed statement at ERROR; the failures
+# reach us as exceptions, which we report with context.
+logging.getLogger("monetdbe").setLevel(logging.CRITICAL)
 
 INT64_NULL = np.iinfo(np.int64).min
+READER_THREADS = 4
 
 
 def _timestamp_struct(value):
@@ -85,31 +96,30 @@ class _Connection:
 
 
 class _EmbeddedTransaction(Transaction):
-    def __init__(self, connection):
-        self.connection = connection
+    """Statements of one transaction, each run on the writer thread that owns the connection."""
+
+    def __init__(self, store):
+        self.store = store
 
     def execute(self, sql, params=()):
-        self.connection.run(sql, params)
+        self.store._on_writer(lambda connection: connection.run(sql, params))
 
     def fetch(self, sql, params=()):
-        cursor = self.connection.run(sql, params)
-        return [tuple(plain_value(v) for v in row) for row in cursor.fetchall()]
+        return self.store._on_writer(
+            lambda connection: [tuple(plain_value(v) for v in row) for row in connection.run(sql, params).fetchall()])
 
-    def append(self, schema, table, columns):
-        arrays = {name: _column_array(values) for name, values in columns.items()}
-        self.connection.connection.append(table, arrays, schema=schema)
+    def append(self, schema, table, columns, kinds):
+        arrays = {name: _column_array(values, kinds[name]) for name, values in columns.items()}
+        self.store._on_writer(lambda connection: connection.connection.append(table, arrays, schema=schema))
 
 
-def _column_array(values):
+def _column_array(values, kind):
     """A numpy column for monetdbe's bulk append: NULL is NaN for doubles, INT64_MIN for bigints
     (MonetDB's own NULL representations) and a masked entry for strings."""
-    sample = next((v for v in values if v is not None), None)
-    if isinstance(sample, float):
+    if kind == "double":
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    if isinstance(sample, int) and not isinstance(sample, bool):
+    if kind == "bigint":
         return np.array([INT64_NULL if v is None else v for v in values], dtype=np.int64)
-    if sample is None:
-        return np.ma.array(np.array([""] * len(values), dtype=str), mask=[True] * len(values))
     texts = np.array(["" if v is None else str(v) for v in values], dtype=str)
     return np.ma.array(texts, mask=[v is None for v in values])
 
@@ -134,8 +144,12 @@ class EmbeddedStore(Store):
         self._local = threading.local()
         self._connections = []
         self._connections_lock = threading.Lock()
+        # MonetDB checks each call's stack depth against the thread that opened the connection,
+        # so every connection lives on one thread of its own: one writer, a few readers.
+        self._writer = ThreadPoolExecutor(1, "monetdbe-writer", initializer=self._open_thread_connection)
+        self._readers = ThreadPoolExecutor(READER_THREADS, "monetdbe-reader", initializer=self._open_thread_connection)
         try:
-            self._writer = _Connection(database_dir)
+            self._writer.submit(lambda: None).result()
         except Exception as error:
             self.close()
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {error}") from error
@@ -161,17 +175,20 @@ class EmbeddedStore(Store):
         lock_file.flush()
         return lock_file
 
-    def _reader(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = _Connection(self.database_dir)
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+    def _open_thread_connection(self):
+        connection = _Connection(self.database_dir)
+        self._local.connection = connection
+        with self._connections_lock:
+            self._connections.append(connection)
+
+    def _on_writer(self, work):
+        return self._writer.submit(lambda: work(self._local.connection)).result()
 
     def read(self, sql, params=(), limit=None, isolated=False):
-        connection = self._reader()
+        return self._readers.submit(self._read_here, sql, params, limit, isolated).result()
+
+    def _read_here(self, sql, params, limit, isolated):
+        connection = self._local.connection
         if isolated:
             connection.run("START TRANSACTION")
         try:
@@ -188,16 +205,20 @@ class EmbeddedStore(Store):
     @contextlib.contextmanager
     def write(self):
         with self._write_lock:
-            self._writer.run("START TRANSACTION")
+            transaction = _EmbeddedTransaction(self)
+            transaction.execute("START TRANSACTION")
             try:
-                yield _EmbeddedTransaction(self._writer)
+                yield transaction
             except BaseException:
-                self._writer.run("ROLLBACK")
+                transaction.execute("ROLLBACK")
                 raise
-            self._writer.run("COMMIT")
+            transaction.execute("COMMIT")
 
     def close(self):
-        for connection in self._connections + ([self._writer] if hasattr(self, "_writer") else []):
+        for executor in (getattr(self, "_writer", None), getattr(self, "_readers", None)):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        for connection in self._connections:
             connection.close()
         self._connections = []
         if self._lock_file:

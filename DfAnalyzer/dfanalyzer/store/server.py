@@ -34,7 +34,7 @@ class _ServerTransaction(Transaction):
         self.cursor.execute(_pyformat(sql), list(params) or None)
         return [tuple(plain_value(v) for v in row) for row in self.cursor.fetchall()]
 
-    def append(self, schema, table, columns):
+    def append(self, schema, table, columns, kinds):
         names = list(columns)
         rows = list(zip(*(columns[name] for name in names)))
         quoted = ", ".join('"' + name + '"' for name in names)

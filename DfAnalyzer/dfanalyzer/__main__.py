@@ -1,0 +1,3 @@
+from dfanalyzer.cli.main import main
+
+main()

@@ -1,0 +1,14 @@
+"""GET /health: whether the service and its store answer."""
+from fastapi import APIRouter, Depends
+
+from dfanalyzer import __version__
+from dfanalyzer.api.deps import get_settings, get_store
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health")
+def health(store=Depends(get_store), settings=Depends(get_settings)):
+    store.read("SELECT 1")
+    backend = "monetdb-server" if settings.monetdb_url else "embedded-monetdb"
+    return {"status": "ok", "version": __version__, "backend": backend, "data_dir": settings.data_dir}

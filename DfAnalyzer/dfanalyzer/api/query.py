@@ -1,0 +1,34 @@
+"""POST /api/v1/query: read-only SQL while data arrives."""
+import csv
+import io
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from dfanalyzer.api.deps import get_store
+from dfanalyzer.api.encoding import SafeJSONResponse, json_value
+from dfanalyzer.query_guard import check_read_only
+
+router = APIRouter(prefix="/api/v1", tags=["query"])
+
+
+class QueryRequest(BaseModel):
+    sql: str = Field(..., description="one SELECT or WITH statement")
+    limit: int = Field(1000, ge=1, le=10_000_000, description="at most this many rows are returned")
+
+
+@router.post("/query", response_class=SafeJSONResponse)
+def query(request: QueryRequest, format: str = Query("json", pattern="^(json|csv)$"), store=Depends(get_store)):
+    """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV."""
+    sql = check_read_only(request.sql)
+    columns, rows = store.read(sql, limit=request.limit + 1, isolated=True)
+    truncated = len(rows) > request.limit
+    rows = rows[: request.limit]
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else json_value(v) for v in row] for row in rows])
+        return Response(buffer.getvalue(), media_type="text/csv")
+    return SafeJSONResponse({"columns": columns, "rows": rows, "truncated": truncated})

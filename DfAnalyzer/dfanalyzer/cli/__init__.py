@@ -1,0 +1,1 @@
+"""The `dfanalyzer` command: one module per subcommand, each with `register(subcommands)`."""

@@ -1,0 +1,31 @@
+"""Entry point of the `dfanalyzer` command."""
+import argparse
+import logging
+import sys
+
+from dfanalyzer.cli import query, service
+from dfanalyzer.cli.client import ServiceError
+from dfanalyzer.errors import DfaError
+
+COMMANDS = [service, query]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="dfanalyzer", description="DfAnalyzer: provenance of deep-learning runs on MonetDB")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(subcommands)
+    return parser
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.run(args)
+    except (ServiceError, DfaError) as error:
+        print(f"dfanalyzer {args.command}: {error}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code or 0)

@@ -1,0 +1,173 @@
+"""The one entry point that writes provenance: used by the service and by embedded clients."""
+import threading
+from dataclasses import dataclass, field
+
+from dfanalyzer.errors import DfaError, InvalidInput, NotFound
+from dfanalyzer.ingest.catalog import load_dataflow
+from dfanalyzer.ingest.executions import save_agents
+from dfanalyzer.ingest.ids import IdAllocator
+from dfanalyzer.ingest.specification import SpecificationWriter
+from dfanalyzer.ingest.tasks import TaskWriter
+from dfanalyzer.ingest.values import now
+
+MESSAGE_KINDS = ("dataflow", "execution", "task")
+
+
+@dataclass
+class BatchResult:
+    acknowledged: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+
+
+class MessageRejected(InvalidInput):
+    """One message of a batch is bad; nothing of the batch was stored."""
+
+    def __init__(self, message_id, error):
+        super().__init__(str(error))
+        self.message_id = message_id
+        self.status_code = getattr(error, "status_code", 422)
+
+
+class Ingestor:
+    """Writes dataflow specifications, executions and tasks into a Store.
+
+    Args:
+        store: the `dfanalyzer.store.Store` to write to. The ingestor keeps caches of the catalog,
+            so it must be the only writer of that store.
+    """
+
+    def __init__(self, store):
+        self.store = store
+        self._ids = IdAllocator()
+        self._dataflows = {}
+        self._executions = {}
+        self._tasks = {}
+        self._specifications = SpecificationWriter(self._ids)
+        self._task_writer = TaskWriter(self._ids, self._executions, self._tasks)
+        self._lock = threading.Lock()
+
+    def ingest_dataflow(self, spec):
+        """Stores a dataflow specification (POST /pde/dataflow/json)."""
+        with self._transaction() as tx:
+            info = self._specifications.save(tx, spec, self._dataflow(tx, spec.get("tag") if isinstance(spec, dict) else None))
+            self._dataflows[info.tag.lower()] = info
+        return info
+
+    def ingest_task(self, message, skip_stored_elements=True):
+        """Stores one task message (POST /pde/task/json); returns the task's id."""
+        with self._transaction() as tx:
+            return self._save_task(tx, message, skip_stored_elements)
+
+    def ingest_batch(self, messages):
+        """Stores a batch of {id, kind, body} messages in one transaction, each id once."""
+        messages = self._validated(messages)
+        result = BatchResult()
+        with self._transaction() as tx:
+            seen = self._stored_ids(tx, [m["id"] for m in messages])
+            for message in messages:
+                if message["id"] in seen:
+                    result.duplicates.append(message["id"])
+                    result.acknowledged.append(message["id"])
+                    continue
+                try:
+                    self._apply(tx, message)
+                except DfaError as error:
+                    raise MessageRejected(message["id"], error) from error
+                tx.execute("INSERT INTO ingested_message (id, received_at) VALUES (?, ?)", [message["id"], now()])
+                seen.add(message["id"])
+                result.acknowledged.append(message["id"])
+        return result
+
+    def _validated(self, messages):
+        if not isinstance(messages, list):
+            raise InvalidInput("'messages' must be a list of {id, kind, body}")
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or not message.get("id") or message.get("kind") not in MESSAGE_KINDS:
+                raise InvalidInput(f"message #{index} needs an 'id' and a 'kind' among {', '.join(MESSAGE_KINDS)}")
+            if not isinstance(message.get("body"), dict):
+                raise MessageRejected(str(message["id"]), InvalidInput(f"message {message['id']!r} needs a 'body' object"))
+            message["id"] = str(message["id"])
+            if len(message["id"]) > 128:
+                raise InvalidInput(f"message id {message['id'][:20]!r}... is longer than 128 characters")
+        return messages
+
+    def _stored_ids(self, tx, message_ids):
+        seen = set()
+        for start in range(0, len(message_ids), 200):
+            chunk = message_ids[start:start + 200]
+            placeholders = ", ".join("?" * len(chunk))
+            seen.update(row[0] for row in tx.fetch(f"SELECT id FROM ingested_message WHERE id IN ({placeholders})", chunk))
+        return seen
+
+    def _apply(self, tx, message):
+        body = message["body"]
+        if message["kind"] == "dataflow":
+            info = self._specifications.save(tx, body, self._dataflow(tx, body.get("tag")))
+            self._dataflows[info.tag.lower()] = info
+        elif message["kind"] == "task":
+            self._save_task(tx, body, skip_stored_elements=False)
+        else:
+            info = self._known_dataflow(tx, body.get("dataflow"), f"execution {body.get('exec')!r}")
+            if not body.get("exec"):
+                raise InvalidInput("an execution message needs 'exec', the execution tag")
+            exec_id = self._task_writer.execution_id(tx, info, str(body["exec"]))
+            save_agents(tx, self._ids, exec_id, body.get("agents") or [], f"execution {body['exec']!r}")
+
+    def _save_task(self, tx, message, skip_stored_elements):
+        if not isinstance(message, dict):
+            raise InvalidInput("a task message must be a JSON object")
+        info = self._known_dataflow(tx, message.get("dataflow"), f"task {message.get('id')!r}")
+        return self._task_writer.save(tx, info, message, skip_stored_elements)
+
+    def _dataflow(self, tx, tag):
+        if not isinstance(tag, str) or not tag:
+            return None
+        key = tag.lower()
+        if key not in self._dataflows:
+            info = load_dataflow(tx, tag)
+            if info is None:
+                return None
+            self._dataflows[key] = info
+        return self._dataflows[key]
+
+    def _known_dataflow(self, tx, tag, where):
+        info = self._dataflow(tx, tag)
+        if info is None:
+            raise NotFound(f"{where}: dataflow {tag!r} is unknown; send its specification first "
+                           "(Dataflow.save() or POST /pde/dataflow/json)")
+        return info
+
+    def _transaction(self):
+        return _CacheSafeTransaction(self)
+
+    def _forget_caches(self):
+        self._dataflows.clear()
+        self._executions.clear()
+        self._tasks.clear()
+        self._ids.forget_all()
+
+
+class _CacheSafeTransaction:
+    """A write transaction whose failure also drops the ingestor's caches, which may hold rows
+    the rollback removed."""
+
+    def __init__(self, ingestor):
+        self.ingestor = ingestor
+        self._context = None
+
+    def __enter__(self):
+        self.ingestor._lock.acquire()
+        self._context = self.ingestor.store.write()
+        try:
+            return self._context.__enter__()
+        except BaseException:
+            self.ingestor._lock.release()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._context.__exit__(exc_type, exc, tb)
+        finally:
+            if exc_type is not None:
+                self.ingestor._forget_caches()
+            self.ingestor._lock.release()

@@ -1,0 +1,283 @@
+"""Storing task messages: the task row, its dependencies, performances, files and set elements."""
+import math
+
+from dfanalyzer.errors import InvalidInput, NotFound
+from dfanalyzer.identifiers import qualified, quote
+from dfanalyzer.ingest.values import NUMERIC, is_nan, now, numeric_value, text_value, timestamp
+
+DEFAULT_EXECUTION = "default"
+FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR"}
+KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SETUP"}
+
+
+def _list(message, key, where):
+    value = message.get(key)
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{where}: '{key}' must be a list")
+    return value
+
+
+def _identifier(value):
+    """Task ids arrive as numbers or strings; 1, 1.0 and "1" are the same task."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _dependency_pairs(dependency, where):
+    """(transformation tag, task id) pairs from {"tags": [{"tag"}], "ids": [{"id"}]}."""
+    if not dependency:
+        return []
+    if not isinstance(dependency, dict):
+        raise InvalidInput(f"{where}: 'dependency' must be an object with 'tags' and 'ids'")
+    tags = [t.get("tag") if isinstance(t, dict) else t for t in dependency.get("tags") or []]
+    ids = [i.get("id") if isinstance(i, dict) else i for i in dependency.get("ids") or []]
+    if not tags or not ids:
+        return []
+    if len(tags) == len(ids):
+        return list(zip(tags, ids))
+    if len(tags) == 1:
+        return [(tags[0], task_id) for task_id in ids]
+    raise InvalidInput(f"{where}: dependency has {len(tags)} tags and {len(ids)} ids; give one tag, "
+                       "or one tag per id")
+
+
+def _same(stored, new):
+    """Whether a stored value equals a new one; a NaN arrives where NULL is stored."""
+    if isinstance(new, float) and math.isnan(new):
+        return stored is None
+    return stored == new
+
+
+def _millis(moment):
+    """A time at the millisecond precision TIMESTAMP columns keep."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000) if moment else None
+
+
+class TaskWriter:
+    """Stores task messages of known dataflows."""
+
+    def __init__(self, ids, executions, tasks):
+        self.ids = ids
+        self.executions = executions  # (df_id, exec tag) -> execution id, shared cache
+        self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> task id, shared cache
+
+    def execution_id(self, tx, info, exec_tag, create=True):
+        key = (info.id, exec_tag)
+        if key not in self.executions:
+            rows = tx.fetch("SELECT id FROM dataflow_execution WHERE df_id = ? AND tag = ?", [info.id, exec_tag])
+            if rows:
+                self.executions[key] = rows[0][0]
+            elif create:
+                exec_id = self.ids.take(tx, "sys", "dataflow_execution")
+                tx.execute("INSERT INTO dataflow_execution (id, df_id, tag, start_time, status) VALUES (?, ?, ?, ?, ?)",
+                           [exec_id, info.id, exec_tag, now(), "RUNNING"])
+                self.executions[key] = exec_id
+            else:
+                return None
+        return self.executions[key]
+
+    def save(self, tx, info, message, skip_stored_elements):
+        """Stores one task message of dataflow `info`. With `skip_stored_elements`, an element the
+        same task already stored in the same set is not stored again (clients that re-send)."""
+        where = f"task {message.get('id')!r}"
+        dt_key = str(message.get("transformation") or "").lower()
+        if dt_key not in info.transformations:
+            raise NotFound(f"{where}: transformation {message.get('transformation')!r} is not part of dataflow "
+                           f"{info.tag!r}; send its specification first (known: "
+                           f"{', '.join(t for _, t in info.transformations.values()) or 'none'})")
+        dt_id, dt_tag = info.transformations[dt_key]
+        if message.get("id") in (None, ""):
+            raise InvalidInput("a task message needs an 'id'")
+        exec_tag = str(message.get("exec") or DEFAULT_EXECUTION)
+        exec_id = self.execution_id(tx, info, exec_tag)
+        task_id = self._upsert_task(tx, info, exec_id, dt_id, message, where)
+        dependencies = self._save_dependencies(tx, info, exec_id, task_id, message, where)
+        self._save_performances(tx, task_id, message, where, skip_stored_elements)
+        self._save_files(tx, task_id, message, where)
+        for data_set in _list(message, "sets", where):
+            self._save_elements(tx, info, dt_id, dt_tag, task_id, dependencies, data_set, where, skip_stored_elements)
+        self._link_dependents(tx, info, dt_id, dt_tag, task_id, dependencies)
+        return task_id
+
+    def _upsert_task(self, tx, info, exec_id, dt_id, message, where):
+        identifier = _identifier(message["id"])
+        sub_id = _identifier(message.get("sub_id") or "")
+        status = str(message.get("status") or "RUNNING").upper()
+        if status not in KNOWN_STATUSES:
+            raise InvalidInput(f"{where}: status {message.get('status')!r} is unknown; use one of "
+                               f"{', '.join(sorted(KNOWN_STATUSES))}")
+        performances = _list(message, "performances", where)
+        start = next((timestamp(p.get("startTime"), where) for p in performances if isinstance(p, dict) and p.get("startTime")), None)
+        end = next((timestamp(p.get("endTime"), where) for p in reversed(performances) if isinstance(p, dict) and p.get("endTime")), None)
+        if status in FINAL_STATUSES and end is None:
+            end = now()
+        texts = {column: message.get(key) or None for column, key in
+                 (("workspace", "workspace"), ("resource", "resource"), ("output_msg", "output"), ("error_msg", "error"))}
+        key = (exec_id, dt_id, identifier, sub_id)
+        task_id = self.tasks.get(key)
+        if task_id is None:
+            rows = tx.fetch("SELECT id FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? AND sub_id = ?",
+                            [exec_id, dt_id, identifier, sub_id])
+            task_id = rows[0][0] if rows else None
+        if task_id is None:
+            task_id = self.ids.take(tx, "sys", "task")
+            tx.execute("INSERT INTO task (id, df_id, exec_id, dt_id, identifier, sub_id, status, start_time, end_time, "
+                       "workspace, resource, output_msg, error_msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [task_id, info.id, exec_id, dt_id, identifier, sub_id, status, start or now(), end,
+                        texts["workspace"], texts["resource"], texts["output_msg"], texts["error_msg"]])
+        else:
+            assignments, params = ["status = ?"], [status]
+            if start is not None:
+                assignments.append("start_time = ?")
+                params.append(start)
+            if end is not None:
+                assignments.append("end_time = ?")
+                params.append(end)
+            for column, value in texts.items():
+                if value is not None:
+                    assignments.append(f"{column} = ?")
+                    params.append(value)
+            tx.execute(f"UPDATE task SET {', '.join(assignments)} WHERE id = ?", params + [task_id])
+        self.tasks[key] = task_id
+        if end is not None:
+            tx.execute("UPDATE dataflow_execution SET end_time = ? WHERE id = ? AND (end_time IS NULL OR end_time < ?)",
+                       [end, exec_id, end])
+        return task_id
+
+    def _save_dependencies(self, tx, info, exec_id, task_id, message, where):
+        """[(task id, transformation id)] this task depends on, recorded in task_dependency."""
+        found = []
+        for tag, dependency_id in _dependency_pairs(message.get("dependency"), where):
+            dt = info.transformations.get(str(tag).lower())
+            if dt is None:
+                raise NotFound(f"{where}: depends on transformation {tag!r}, which dataflow {info.tag!r} does not define")
+            rows = tx.fetch("SELECT id FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? ORDER BY id",
+                            [exec_id, dt[0], _identifier(dependency_id)])
+            if not rows:
+                raise NotFound(f"{where}: depends on task {dependency_id!r} of transformation {tag!r}, which this "
+                               "execution has not stored; send that task first")
+            for (depends_on,) in rows:
+                found.append((depends_on, dt[0]))
+                exists = tx.fetch("SELECT COUNT(*) FROM task_dependency WHERE task_id = ? AND depends_on_task_id = ?",
+                                  [task_id, depends_on])[0][0]
+                if not exists:
+                    tx.execute("INSERT INTO task_dependency (task_id, depends_on_task_id) VALUES (?, ?)", [task_id, depends_on])
+        return found
+
+    def _save_performances(self, tx, task_id, message, where, skip_stored):
+        stored = set()
+        if skip_stored:
+            stored = set(tx.fetch("SELECT start_time, end_time FROM performance WHERE task_id = ?", [task_id]))
+        for performance in _list(message, "performances", where):
+            if not isinstance(performance, dict):
+                continue
+            start = timestamp(performance.get("startTime"), where)
+            end = timestamp(performance.get("endTime"), where)
+            if (start is None and end is None) or (_millis(start), _millis(end)) in stored:
+                continue
+            duration = (end - start).total_seconds() if start and end else None
+            tx.execute("INSERT INTO performance (id, task_id, start_time, end_time, duration_seconds) VALUES (?, ?, ?, ?, ?)",
+                       [self.ids.take(tx, "sys", "performance"), task_id, start, end, duration])
+
+    def _save_files(self, tx, task_id, message, where):
+        for file in _list(message, "files", where):
+            if isinstance(file, dict) and (file.get("name") or file.get("path")):
+                tx.execute("INSERT INTO file (id, task_id, name, path) VALUES (?, ?, ?, ?)",
+                           [self.ids.take(tx, "sys", "file"), task_id, file.get("name"), file.get("path")])
+
+    def _save_elements(self, tx, info, dt_id, dt_tag, task_id, dependencies, data_set, where, skip_stored):
+        if not isinstance(data_set, dict):
+            raise InvalidInput(f"{where}: each entry of 'sets' must be an object with 'tag' and 'elements'")
+        set_tag = str(data_set.get("tag") or "")
+        set_info = info.sets.get(set_tag.lower())
+        if set_info is None:
+            raise NotFound(f"{where}: set {set_tag!r} is not part of dataflow {info.tag!r} (known: "
+                           f"{', '.join(s.tag for s in info.sets.values()) or 'none'})")
+        if dt_id not in set_info.linked_transformations():
+            raise InvalidInput(f"{where}: set {set_info.tag!r} is neither an input nor an output of transformation "
+                               f"{dt_tag!r}; add it to the transformation's specification")
+        rows = []
+        expected = len(set_info.attributes)
+        for index, element in enumerate(data_set.get("elements") or []):
+            values = element.get("values") if isinstance(element, dict) else element
+            if not isinstance(values, list):
+                values = [values]
+            if len(values) != expected:
+                raise InvalidInput(f"{where}: element #{index} of set {set_info.tag!r} has {len(values)} values; "
+                                   f"the set declares {expected} attributes "
+                                   f"({', '.join(a.name for a in set_info.attributes)})")
+            rows.append([numeric_value(v, f"{where}, set {set_info.tag!r}, attribute {a.name!r}") if a.type == NUMERIC
+                         else text_value(v) for v, a in zip(values, set_info.attributes)])
+        if not rows:
+            return
+        task_column = set_info.task_column(dt_tag)
+        table = qualified(info.schema, set_info.table)
+        attribute_columns = ", ".join(quote(a.column) for a in set_info.attributes)
+        if skip_stored:
+            stored = tx.fetch(f"SELECT {attribute_columns} FROM {table} WHERE {quote(task_column)} = ?", [task_id])
+            rows = [row for row in rows if not any(all(_same(s, n) for s, n in zip(old, row)) for old in stored)]
+        if dt_id in set_info.consumers:
+            rows = self._consume_rows_of_dependencies(tx, info, set_info, task_column, task_id, dependencies, rows)
+        self._insert_rows(tx, info, set_info, {task_column: task_id}, rows)
+
+    def _consume_rows_of_dependencies(self, tx, info, set_info, task_column, task_id, dependencies, rows):
+        """Input elements a dependency task already produced are marked as consumed by this task
+        (its column filled on those rows) instead of being stored twice. Returns the rest."""
+        table = qualified(info.schema, set_info.table)
+        attribute_columns = ", ".join(quote(a.column) for a in set_info.attributes)
+        produced = []
+        for depends_on, depends_on_dt in dependencies:
+            if depends_on_dt in set_info.producers:
+                producer_column = set_info.task_column(info.transformation_tag(depends_on_dt))
+                produced += tx.fetch(f"SELECT id, {attribute_columns} FROM {table} "
+                                     f"WHERE {quote(producer_column)} = ? ORDER BY id", [depends_on])
+        remaining = []
+        for row in rows:
+            match = next((old for old in produced if all(_same(s, n) for s, n in zip(old[1:], row))), None)
+            if match is None:
+                remaining.append(row)
+                continue
+            produced.remove(match)
+            tx.execute(f"UPDATE {table} SET {quote(task_column)} = ? WHERE id = ?", [task_id, match[0]])
+        return remaining
+
+    def _link_dependents(self, tx, info, dt_id, dt_tag, task_id, dependencies):
+        """As in the original DfAnalyzer: a task that depends on another fills its own column on
+        the rows the other produced in the sets it consumes."""
+        for depends_on, depends_on_dt in dependencies:
+            for set_info in info.sets.values():
+                if depends_on_dt in set_info.producers and dt_id in set_info.consumers:
+                    table = qualified(info.schema, set_info.table)
+                    producer_column = set_info.task_column(info.transformation_tag(depends_on_dt))
+                    tx.execute(f"UPDATE {table} SET {quote(set_info.task_column(dt_tag))} = ? "
+                               f"WHERE {quote(producer_column)} = ? AND {quote(set_info.task_column(dt_tag))} IS NULL",
+                               [task_id, depends_on])
+
+    def _insert_rows(self, tx, info, set_info, task_columns, rows):
+        if not rows:
+            return
+        first_id = self.ids.take(tx, info.schema, set_info.table, len(rows))
+        row_ids = list(range(first_id, first_id + len(rows)))
+        columns, kinds = {"id": row_ids}, {"id": "bigint"}
+        for dt_id in sorted(set_info.linked_transformations()):
+            name = set_info.task_column(info.transformation_tag(dt_id))
+            columns[name] = [task_columns.get(name)] * len(rows)
+            kinds[name] = "bigint"
+        nan_flags = []
+        for position, attribute in enumerate(set_info.attributes):
+            values = []
+            for row_id, row in zip(row_ids, rows):
+                value = row[position]
+                if is_nan(value):
+                    nan_flags.append((row_id, attribute.column))
+                    value = None
+                values.append(value)
+            columns[attribute.column] = values
+            kinds[attribute.column] = "double" if attribute.type == NUMERIC else "text"
+        tx.append(info.schema, set_info.table, columns, kinds)
+        for row_id, column in nan_flags:
+            tx.execute("INSERT INTO non_finite_value (table_schema, table_name, row_id, column_name, value) "
+                       "VALUES (?, ?, ?, ?, ?)", [info.schema, set_info.table, row_id, column, "NaN"])

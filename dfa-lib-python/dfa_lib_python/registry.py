@@ -1,0 +1,99 @@
+"""Process-wide state: the client, the dataflows defined here, the executions they run."""
+import atexit
+import logging
+import os
+import threading
+
+from dfa_lib_python.execution import Execution
+
+logger = logging.getLogger("dfa_lib_python")
+
+
+class Registry:
+    """What this process knows: its Client (made from DFA_URL on first use), the latest Dataflow
+    object per tag (to check Elements against their sets) and the Execution per (dataflow, exec)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._client = None
+        self._dataflows = {}
+        self._executions = {}
+        self._current = {}  # dataflow tag -> Execution used by tasks created without exec_tag
+
+    # ----------------------------------------------------------------- client
+    def client(self):
+        client = self._client
+        if client is None or client.closed:
+            with self._lock:
+                if self._client is None or self._client.closed:
+                    from dfa_lib_python.client import Client
+
+                    self._client = Client()
+                client = self._client
+        return client
+
+    def connect(self, client):
+        with self._lock:
+            previous, self._client = self._client, client
+        if previous is not None and previous is not client:
+            previous.close()
+        return client
+
+    def close_client(self, timeout=None):
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close(timeout)
+
+    def forget_client_after_fork(self):
+        # The child shares the parent's spool files but has no sender thread: it starts its own.
+        self._client = None
+        self._lock = threading.RLock()
+
+    # ----------------------------------------------------------------- dataflows and executions
+    def register_dataflow(self, dataflow):
+        with self._lock:
+            self._dataflows[dataflow.tag] = dataflow
+            self._executions[(dataflow.tag, dataflow.execution.tag)] = dataflow.execution
+            self._current[dataflow.tag] = dataflow.execution
+
+    def dataflow(self, tag):
+        return self._dataflows.get(tag.lower())
+
+    def current_execution(self, dataflow_tag):
+        """The execution of the latest Dataflow object of this tag, else one per process."""
+        dataflow_tag = dataflow_tag.lower()
+        with self._lock:
+            execution = self._current.get(dataflow_tag)
+            if execution is None:
+                execution = Execution(dataflow_tag)
+                self._current[dataflow_tag] = execution
+                self._executions[(dataflow_tag, execution.tag)] = execution
+            return execution
+
+    def execution(self, dataflow_tag, exec_tag):
+        """The Execution for an explicit exec tag; its agents are those of the dataflow's run."""
+        dataflow_tag = dataflow_tag.lower()
+        key = (dataflow_tag, str(exec_tag))
+        with self._lock:
+            execution = self._executions.get(key)
+            if execution is None:
+                template = self._current.get(dataflow_tag)
+                execution = template.copy_for(str(exec_tag)) if template else Execution(dataflow_tag, str(exec_tag))
+                self._executions[key] = execution
+            return execution
+
+
+registry = Registry()
+
+
+def _close_at_exit():
+    try:
+        registry.close_client()
+    except Exception:  # noqa: BLE001 - never turn interpreter exit into a traceback
+        logger.exception("dfa_lib_python: error while flushing provenance at exit")
+
+
+atexit.register(_close_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=registry.forget_client_after_fork)

@@ -1,0 +1,213 @@
+"""The background thread that moves spooled messages to the service, in order, exactly once."""
+import json
+import logging
+import random
+import threading
+import time
+
+from dfa_lib_python.spool import SpoolSession
+from dfa_lib_python.transport import BadRequest, Rejected, Unavailable
+
+logger = logging.getLogger("dfa_lib_python")
+
+FIRST_RETRY_DELAY = 0.25
+MAX_RETRY_DELAY = 15.0
+ORPHAN_RESCAN_SECONDS = 30.0
+MAX_LOGGED_REJECTIONS = 5
+
+
+def _message_id(line):
+    try:
+        return json.loads(line).get("id")
+    except (ValueError, AttributeError):
+        return None
+
+
+class Sender(threading.Thread):
+    """Reads batches from the spool sessions (adopted ones first, then this process's own), sends
+    them through the transport, acknowledges them in the spool once stored.
+
+    Batches are cut by count (`batch_size`) and by time (`flush_interval`). When the service is
+    unreachable or answers 5xx, the batch stays in the spool and is retried with exponential
+    backoff; one warning says so. A message the service refuses as bad data goes to the rejected
+    file and the rest of its batch is sent again.
+    """
+
+    def __init__(self, client, batch_size, flush_interval, max_batch_bytes):
+        super().__init__(name="dfa_lib_python-sender", daemon=True)
+        self.client = client
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_batch_bytes = max_batch_bytes
+        self.wake = threading.Event()
+        self.progress = threading.Condition()
+        self.stopping = False
+        self.stop_now = False
+        self.retry_now = False
+        self.down_since = None
+        self.failures = 0
+        self.sent_messages = 0
+        self.sent_while_down = 0
+        self.rejected_count = 0
+        self._rejected_ids = set()
+        self._last_rescan = time.monotonic()
+        self._logged_errors = set()
+
+    # ----------------------------------------------------------------- loop
+    def run(self):
+        while not self.stop_now:
+            try:
+                worked = self._step()
+            except Exception as error:  # noqa: BLE001 - the sender must outlive any surprise
+                key = type(error).__name__
+                if key not in self._logged_errors:
+                    self._logged_errors.add(key)
+                    logger.exception("dfa_lib_python: unexpected error while sending provenance; "
+                                     "the records stay in the spool %s and are retried", self.client.spool_dir)
+                self._wait(self._retry_delay())
+                continue
+            with self.progress:
+                self.progress.notify_all()
+            if not worked:
+                if self.stopping:
+                    break
+                self._wait(self.flush_interval)
+
+    def _wait(self, seconds):
+        if self.wake.wait(seconds):
+            self.wake.clear()
+
+    def _step(self):
+        """Sends one batch if there is one. Returns False when there was nothing to do."""
+        self.client.drain_overflow()
+        session = self._next_session()
+        if session is None:
+            return False
+        if session.writable:
+            session.sync()
+        batch = session.read_batch(self.batch_size, self.max_batch_bytes)
+        if batch is None:
+            if not session.writable and not session.has_pending():
+                self.client.forget_adopted(session)
+                return True
+            return False
+        self._deliver(batch)
+        if (session.writable and len(batch.lines) < self.batch_size and self.down_since is None
+                and not self.stopping and not self.client.flush_waiting):
+            self._wait(self.flush_interval)  # batch by time: let the next one fill up
+        return True
+
+    def _next_session(self):
+        for session in self.client.adopted_sessions():
+            return session
+        own = self.client.session
+        if own.has_pending():
+            return own
+        now = time.monotonic()
+        if now - self._last_rescan > ORPHAN_RESCAN_SECONDS:
+            self._last_rescan = now
+            self.client.adopt_orphans()
+        return None
+
+    # ----------------------------------------------------------------- one batch
+    def _deliver(self, batch):
+        lines = batch.lines
+        if self._rejected_ids:
+            lines = [line for line in lines if _message_id(line) not in self._rejected_ids]
+        while lines:
+            try:
+                self.client.transport.send(lines)
+            except Unavailable as error:
+                self._outage(str(error))
+                return
+            except Rejected as error:
+                lines = self._set_aside(lines, error.message_id, error.reason)
+                continue
+            except BadRequest as error:
+                if not self._send_one_by_one(lines, error):
+                    return
+                lines = []
+                break
+            break
+        batch.session.ack(batch)
+        self.sent_messages += len(batch.lines)
+        self._recovered(len(batch.lines))
+
+    def _set_aside(self, lines, message_id, reason):
+        """Moves the offending message to the rejected file; returns the others."""
+        for index, line in enumerate(lines):
+            if _message_id(line) == message_id:
+                self._reject(line, reason)
+                return lines[:index] + lines[index + 1:]
+        # The service named a message that is not in this batch: send the lines one by one.
+        self._send_one_by_one(lines, BadRequest(422, reason))
+        return []
+
+    def _send_one_by_one(self, lines, error):
+        """Finds the bad lines of a batch refused as a whole. False if the service went away."""
+        if len(lines) == 1:
+            self._reject(lines[0], str(error.reason))
+            return True
+        for line in lines:
+            try:
+                self.client.transport.send([line])
+            except Unavailable as outage:
+                self._outage(str(outage))
+                return False
+            except (Rejected, BadRequest) as refusal:
+                self._reject(line, str(refusal.reason))
+        return True
+
+    def _reject(self, line, reason):
+        message_id = _message_id(line)
+        if message_id:
+            self._rejected_ids.add(message_id)
+        self.rejected_count += 1
+        self.client.rejected.add(line, reason, self.client.url)
+        if self.rejected_count <= MAX_LOGGED_REJECTIONS:
+            logger.warning("dfa_lib_python: DfAnalyzer refused a record as bad data: %s. The record is set "
+                           "aside in %s and will not be retried.", reason, self.client.rejected.path)
+        elif self.rejected_count == MAX_LOGGED_REJECTIONS + 1:
+            logger.warning("dfa_lib_python: more records were refused; further ones are only written to %s",
+                           self.client.rejected.path)
+
+    # ----------------------------------------------------------------- outages
+    def _outage(self, reason):
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = time.time()
+            logger.warning(
+                "dfa_lib_python: DfAnalyzer at %s is not reachable (%s). Provenance records are kept in %s "
+                "and sent when it is back; your program goes on.", self.client.url, reason, self.client.spool_dir)
+        self._wait(self._retry_delay())
+
+    def _retry_delay(self):
+        if self.retry_now:
+            self.retry_now = False
+            return 0.0
+        if self.stopping:
+            return 0.05
+        delay = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * (2 ** min(self.failures, 10)))
+        return delay * random.uniform(0.8, 1.2)
+
+    def _recovered(self, count):
+        self.failures = 0
+        if self.down_since is not None:
+            logger.info("dfa_lib_python: DfAnalyzer at %s is reachable again after %.0f s; sending the kept records",
+                        self.client.url, time.time() - self.down_since)
+            self.down_since = None
+
+    # ----------------------------------------------------------------- control
+    def request_retry(self):
+        """Wakes the thread and skips the backoff wait (flush() calls this)."""
+        self.retry_now = True
+        self.wake.set()
+
+    def stop(self, join_timeout):
+        self.stop_now = True
+        self.wake.set()
+        self.join(join_timeout)
+        return not self.is_alive()
+
+
+__all__ = ["Sender", "SpoolSession"]

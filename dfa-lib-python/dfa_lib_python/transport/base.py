@@ -1,0 +1,48 @@
+"""The interface every transport implements, and the outcomes of sending a batch."""
+
+
+class Unavailable(Exception):
+    """The service cannot take the batch now (unreachable, 5xx, store busy): keep it and retry."""
+
+
+class Rejected(Exception):
+    """The service refused one message of the batch as bad data and stored nothing of the batch.
+
+    Attributes:
+        message_id: id of the offending message.
+        reason: the service's explanation.
+    """
+
+    def __init__(self, message_id, reason):
+        super().__init__(f"message {message_id} rejected: {reason}")
+        self.message_id = message_id
+        self.reason = reason
+
+
+class BadRequest(Exception):
+    """The service refused the batch without naming a message (malformed request, 4xx)."""
+
+    def __init__(self, status, reason):
+        super().__init__(f"HTTP {status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class Transport:
+    """Sends batches of messages and answers read-only queries.
+
+    `send(lines)` gets the messages as encoded JSON lines (bytes) in order and returns only when
+    all of them are stored; it raises Unavailable, Rejected or BadRequest otherwise.
+    """
+
+    url = ""
+
+    def send(self, lines):
+        raise NotImplementedError
+
+    def query(self, sql, limit):
+        """(columns, rows) of a read-only SQL query."""
+        raise NotImplementedError
+
+    def close(self):
+        pass

@@ -1,0 +1,76 @@
+"""Writing straight into an embedded MonetDB data directory, in this process, with no service."""
+import json
+import threading
+
+from dfa_lib_python.transport.base import BadRequest, Rejected, Transport, Unavailable
+
+
+class EmbeddedTransport(Transport):
+    """Ingests batches with the service's own code (`dfanalyzer.ingest.Ingestor`) into an embedded
+    MonetDB store opened in this process. For notebooks and Colab, where nobody runs a server.
+
+    Embedded MonetDB allows one process per data directory: while a DfAnalyzer service (or another
+    notebook) has the directory open, batches stay in the spool and are retried.
+
+    Args:
+        data_dir: the data directory (created when missing).
+    """
+
+    def __init__(self, data_dir):
+        if not data_dir:
+            from dfa_lib_python.errors import ConfigurationError
+
+            raise ConfigurationError("DFA_URL=embedded: needs a directory, e.g. embedded:/content/dfa-data")
+        self.data_dir = data_dir
+        self.url = "embedded:" + data_dir
+        self._lock = threading.RLock()
+        self._store = None
+        self._ingestor = None
+
+    def _open(self):
+        if self._store is None:
+            try:
+                from dfanalyzer.ingest import Ingestor
+                from dfanalyzer.store import open_store
+            except ImportError as error:
+                raise Unavailable(f"the dfanalyzer package is not installed ({error}); "
+                                  "install keras-prov with its embedded extra") from None
+            try:
+                self._store = open_store(data_dir=self.data_dir)
+            except Exception as error:  # noqa: BLE001 - any failure to open means "not now"
+                raise Unavailable(f"cannot open the embedded store in {self.data_dir}: {error}") from None
+            self._ingestor = Ingestor(self._store)
+        return self._store
+
+    def send(self, lines):
+        from dfanalyzer.errors import InvalidInput, NotFound, StoreUnavailable
+
+        messages = [json.loads(line) for line in lines]
+        with self._lock:
+            self._open()
+            try:
+                self._ingestor.ingest_batch(messages)
+            except (InvalidInput, NotFound) as error:
+                message_id = getattr(error, "message_id", None)
+                if message_id:
+                    raise Rejected(message_id, str(error)) from None
+                raise BadRequest(422, str(error)) from None
+            except StoreUnavailable as error:
+                raise Unavailable(str(error)) from None
+
+    def query(self, sql, limit):
+        with self._lock:
+            store = self._open()
+            return store.read(sql, [], limit=limit)
+
+    @property
+    def store(self):
+        """The open dfanalyzer Store (opened on first use)."""
+        with self._lock:
+            return self._open()
+
+    def close(self):
+        with self._lock:
+            if self._store is not None and hasattr(self._store, "close"):
+                self._store.close()
+            self._store = None

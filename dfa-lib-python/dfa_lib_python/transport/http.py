@@ -1,0 +1,86 @@
+"""Sending batches to a DfAnalyzer service over HTTP."""
+import json
+import logging
+
+import requests
+
+from dfa_lib_python.transport.base import BadRequest, Rejected, Transport, Unavailable
+
+logger = logging.getLogger("dfa_lib_python")
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 60.0
+
+
+def _reason(response):
+    """The service's explanation from an error response, as text."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        return response.text[:2000]
+    if isinstance(detail, dict):
+        return str(detail.get("error") or detail)
+    return str(detail)
+
+
+def _failure(error):
+    """A short reason for a failed request (requests' own messages run over several lines)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return f"no connection within {CONNECT_TIMEOUT:.0f} s"
+    if isinstance(error, requests.ReadTimeout):
+        return f"no answer within {READ_TIMEOUT:.0f} s"
+    if isinstance(error, requests.ConnectionError):
+        return "connection refused or closed"
+    return type(error).__name__
+
+
+class HttpTransport(Transport):
+    """POSTs batches to `<url>/api/v1/ingest` and queries to `<url>/api/v1/query`.
+
+    Args:
+        url: base URL of the service, e.g. "http://localhost:22000" (a trailing slash is fine).
+    """
+
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+        self._session = requests.Session()
+
+    def send(self, lines):
+        body = b'{"messages":[' + b",".join(lines) + b"]}"
+        try:
+            response = self._session.post(
+                self.url + "/api/v1/ingest", data=body, headers={"Content-Type": "application/json"},
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+            )
+        except requests.RequestException as error:
+            raise Unavailable(_failure(error)) from None
+        if response.status_code < 300:
+            return
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}")
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = None
+        if isinstance(detail, dict) and detail.get("message_id"):
+            raise Rejected(detail["message_id"], str(detail.get("error") or detail))
+        raise BadRequest(response.status_code, _reason(response))
+
+    def query(self, sql, limit):
+        try:
+            response = self._session.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit},
+                                          timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+        except requests.RequestException as error:
+            raise Unavailable(_failure(error)) from None
+        if response.status_code >= 400:
+            raise BadRequest(response.status_code, _reason(response))
+        answer = response.json()
+        return answer["columns"], answer["rows"]
+
+    def close(self):
+        self._session.close()
+
+
+def decode(lines):
+    """The messages of a batch as dicts (for transports that do not send bytes)."""
+    return [json.loads(line) for line in lines]

@@ -1,0 +1,39 @@
+"""`dfanalyzer start|stop|status|reset` as a user runs them."""
+import subprocess
+import sys
+
+import requests
+
+from service_process import free_port
+
+
+def dfanalyzer(*args):
+    return subprocess.run([sys.executable, "-m", "dfanalyzer", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_start_status_stop_and_a_second_start_on_the_same_data(tmp_path):
+    port, data_dir = str(free_port()), str(tmp_path / "data")
+    started = dfanalyzer("start", "--port", port, "--data-dir", data_dir)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"http://127.0.0.1:{port}" in started.stdout and data_dir in started.stdout
+        assert requests.get(f"http://127.0.0.1:{port}/health").json()["backend"] == "embedded-monetdb"
+        assert "/docs" in started.stdout and requests.get(f"http://127.0.0.1:{port}/openapi.json").ok
+        status = dfanalyzer("status", "--port", port)
+        assert status.returncode == 0 and data_dir in status.stdout
+        other = dfanalyzer("start", "--port", str(free_port()), "--data-dir", data_dir)
+        assert other.returncode == 1 and "in use by process" in other.stderr
+    finally:
+        stopped = dfanalyzer("stop", "--port", port, "--data-dir", data_dir)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert dfanalyzer("status", "--port", port).returncode == 3
+
+
+def test_reset_deletes_only_when_asked(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "monetdb").mkdir(parents=True)
+    (data_dir / "monetdb" / "file").write_text("x")
+    refused = dfanalyzer("reset", "--port", str(free_port()), "--data-dir", str(data_dir))
+    assert refused.returncode == 1 and "--yes" in refused.stderr and (data_dir / "monetdb").exists()
+    done = dfanalyzer("reset", "--yes", "--port", str(free_port()), "--data-dir", str(data_dir))
+    assert done.returncode == 0 and not (data_dir / "monetdb").exists()

@@ -1,0 +1,108 @@
+"""The service stores what scripts written for the original DfAnalyzer send, once, as they sent it."""
+import math
+
+import requests
+
+SPEC = {
+    "tag": "mnist",
+    "transformations": [
+        {"tag": "TrainingModel", "sets": [
+            {"tag": "iTrainingModel", "type": "INPUT", "attributes": [
+                {"name": "OPTIMIZER_NAME", "type": "TEXT"}, {"name": "LEARNING_RATE", "type": "NUMERIC"}]},
+            {"tag": "oTrainingModel", "type": "OUTPUT", "attributes": [
+                {"name": "EPOCH", "type": "NUMERIC"}, {"name": "LOSS", "type": "NUMERIC"},
+                {"name": "val_sparse_categorical_accuracy", "type": "NUMERIC"}]}]},
+        {"tag": "TestingModel", "sets": [
+            {"tag": "oTrainingModel", "type": "INPUT", "dependency": "TrainingModel", "attributes": []},
+            {"tag": "oTestingModel", "type": "OUTPUT", "attributes": [{"name": "ACCURACY", "type": "NUMERIC"}]}]},
+    ],
+}
+
+
+def post(service, path, body):
+    return requests.post(service.url + path, json=body, timeout=30)
+
+
+def task(task_id, transformation, status, sets=(), exec_tag="run-1", dependency=None, **extra):
+    message = {"id": task_id, "dataflow": "mnist", "transformation": transformation, "status": status,
+               "sets": [{"tag": tag, "elements": elements} for tag, elements in sets], **extra}
+    if exec_tag is not None:
+        message["exec"] = exec_tag
+    if dependency:
+        message["dependency"] = dependency
+    return message
+
+
+def test_original_script_payloads_are_stored_once_and_queryable(dfa_service):
+    # The original client posts to DFA_URL + '/pde/...' with DFA_URL ending in '/'.
+    assert post(dfa_service, "//pde/dataflow/json", SPEC).status_code == 200
+    hyperparameters = ("iTrainingModel", [["Adam's", "0.001"]])
+    # Upstream style: begin sends the input set, end re-sends it with the output.
+    assert post(dfa_service, "//pde/task/json", task("1", "trainingmodel", "RUNNING", [hyperparameters])).ok
+    epochs = ("oTrainingModel", [["1", "0.9", "0.5"], ["2", "0.4", "0.75"]])
+    end = task("1", "trainingmodel", "FINISHED", [hyperparameters, epochs],
+               performances=[{"startTime": "2026-01-01 10:00:00", "endTime": "2026-01-01 10:05:00"}])
+    assert post(dfa_service, "//pde/task/json", end).ok
+    assert post(dfa_service, "//pde/task/json", end).ok  # sent twice: still one row each
+    dependency = {"tags": [{"tag": "trainingmodel"}], "ids": [{"id": "1"}]}
+    assert post(dfa_service, "/pde/task/json", task(1, "testingmodel", "FINISHED", [("oTestingModel", [[0.93]])],
+                                                    dependency=dependency)).ok
+
+    assert dfa_service.query("SELECT optimizer_name, learning_rate FROM mnist.itrainingmodel") == [["Adam's", 0.001]]
+    rows = dfa_service.query("SELECT epoch, loss, val_sparse_categorical_accuracy, trainingmodel_task_id, "
+                             "testingmodel_task_id FROM mnist.otrainingmodel ORDER BY epoch")
+    training_id, testing_id = (dfa_service.query(
+        f"SELECT t.id FROM task t JOIN data_transformation d ON t.dt_id = d.id WHERE d.tag = '{tag}'")[0][0]
+        for tag in ("TrainingModel", "TestingModel"))
+    # The dependent TestingModel task filled its column on the rows of the task it depends on.
+    assert rows == [[1.0, 0.9, 0.5, training_id, testing_id], [2.0, 0.4, 0.75, training_id, testing_id]]
+    assert dfa_service.query("SELECT status, start_time, end_time FROM task WHERE id = %d" % training_id) == [
+        ["FINISHED", "2026-01-01T10:00:00", "2026-01-01T10:05:00"]]
+    assert dfa_service.query("SELECT duration_seconds FROM performance") == [[300.0]]
+    assert dfa_service.query("SELECT task_id, depends_on_task_id FROM task_dependency") == [[testing_id, training_id]]
+
+
+def test_a_missing_exec_tag_goes_to_the_default_execution(shared_dfa_service):
+    post(shared_dfa_service, "/pde/dataflow/json", SPEC)
+    assert post(shared_dfa_service, "/pde/task/json", task("9", "TrainingModel", "RUNNING", exec_tag=None)).ok
+    executions = requests.get(shared_dfa_service.url + "/api/v1/executions", params={"dataflow": "mnist"}).json()
+    assert "default" in [e["execution"] for e in executions]
+
+
+def test_long_identifiers_quotes_and_non_finite_numbers_are_kept(shared_dfa_service):
+    tag = "d" * 60
+    spec = {"tag": tag, "transformations": [{"tag": "t" * 55, "sets": [{"tag": "s" * 58, "type": "OUTPUT", "attributes": [
+        {"name": "val_sparse_top_k_categorical_accuracy_with_a_long_name", "type": "NUMERIC"},
+        {"name": "note", "type": "TEXT"}]}]}]}
+    assert post(shared_dfa_service, "/pde/dataflow/json", spec).ok
+    elements = [[float("inf"), "it's; DROP TABLE task; --"], ["-Infinity", "x"], ["NaN", None], [None, "y"]]
+    message = {"id": "1", "dataflow": tag, "exec": "e", "transformation": "t" * 55, "status": "RUNNING",
+               "sets": [{"tag": "s" * 58, "elements": [[_json_number(v), n] for v, n in elements]}]}
+    assert post(shared_dfa_service, "/pde/task/json", message).ok
+    rows = shared_dfa_service.query(
+        f"SELECT id, val_sparse_top_k_categorical_accuracy_with_a_long_name, note FROM {tag}.{'s' * 58} ORDER BY id")
+    assert [r[1:] for r in rows] == [["Infinity", "it's; DROP TABLE task; --"], ["-Infinity", "x"], [None, None],
+                                     [None, "y"]]
+    # NaN is stored as NULL (MonetDB's NULL for DOUBLE is NaN) and flagged; a real NULL is not flagged.
+    flags = shared_dfa_service.query(f"SELECT row_id, column_name, value FROM non_finite_value WHERE table_schema = '{tag}'")
+    assert flags == [[rows[2][0], "val_sparse_top_k_categorical_accuracy_with_a_long_name", "NaN"]]
+    # The text that looked like SQL was stored as a value; the task table is still there.
+    [[tasks]] = shared_dfa_service.query("SELECT COUNT(*) FROM task")
+    assert tasks >= 1
+
+
+def _json_number(value):
+    if isinstance(value, float) and math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def test_a_dataset_with_several_elements_stores_one_row_each(shared_dfa_service):
+    post(shared_dfa_service, "/pde/dataflow/json", SPEC)
+    epochs = [[e, 1.0 / e, None] for e in range(1, 51)]
+    assert post(shared_dfa_service, "/pde/task/json",
+                task("many", "TrainingModel", "RUNNING", [("oTrainingModel", epochs)], exec_tag="many")).ok
+    rows = shared_dfa_service.query(
+        "SELECT o.epoch, o.loss FROM mnist.otrainingmodel o JOIN task t ON o.trainingmodel_task_id = t.id "
+        "WHERE t.identifier = 'many' ORDER BY o.epoch")
+    assert rows == [[float(e), 1.0 / e] for e in range(1, 51)]

@@ -6,13 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import dataflows, executions, health, ingest, pde, query
+from dfanalyzer.api import dataflows, executions, health, ingest, pde, prov, query
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router]
+ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router]
 
 
 def create_app(store, settings):

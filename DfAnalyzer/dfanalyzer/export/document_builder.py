@@ -73,8 +73,10 @@ class DocumentBuilder:
         attributes = {"prov:type": context.qualified("Execution"), "prov:label": execution.tag}
         if execution.status:
             attributes[term("status")] = execution.status
+        start, end = _execution_times(execution, [task for task in context.snapshot.tasks
+                                                  if task.exec_id == execution.id])
         activity = document.activity(local_name("execution", context.dataflow_tag, execution.tag),
-                                     execution.start_time, execution.end_time, attributes)
+                                     start, end, attributes)
         context.execution_ids[execution.id] = activity.identifier
         agents = [agent for agent in context.snapshot.agents if agent.exec_id == execution.id]
         person = None
@@ -138,6 +140,14 @@ class DocumentBuilder:
                 context.document.used(task, entity)
             if dt_id in data_set.producers:
                 context.document.wasGeneratedBy(entity, task)
+        # A task depending on the task that produced the row reads it when its transformation
+        # consumes the set, as the original DfAnalyzer recorded; its column may not be filled.
+        for dt_id, task_id in row.task_ids.items():
+            if dt_id not in data_set.producers:
+                continue
+            for dependent in context.dependents.get(task_id, []):
+                if dependent.dt_id in data_set.consumers and dependent.dt_id not in row.task_ids:
+                    context.document.used(context.task_ids[dependent.id], entity)
 
     def _model_file(self, context, model_file):
         execution = context.execution(model_file.exec_id)
@@ -169,12 +179,30 @@ class _Context:
         self.row_ids = {}  # (set id, row id) -> entity identifier
         self.model_ids = {}  # model_file id -> entity identifier
         self._executions = {execution.id: execution for execution in snapshot.executions}
+        self.dependents = {}  # task id -> tasks that depend on it
+        for task in snapshot.tasks:
+            for depends_on in task.depends_on:
+                self.dependents.setdefault(depends_on, []).append(task)
 
     def qualified(self, local_part):
         return self.namespace[local_part]
 
     def execution(self, exec_id):
         return self._executions[exec_id]
+
+
+def _execution_times(execution, tasks):
+    """The execution spans its tasks: the stored start is when the service first heard of it,
+    which can be later than the first task's own start time."""
+    starts = [time for time in [execution.start_time] + [task.start_time for task in tasks] if time]
+    ends = [time for time in [execution.end_time] + [task.end_time for task in tasks] if time]
+    start = min(starts) if starts else None
+    end = max(ends) if ends else None
+    if end is not None and start is not None and end < start:
+        end = None
+    if any(task.status == "RUNNING" for task in tasks):
+        end = None
+    return start, end
 
 
 def _typed_value(value, attribute_type):

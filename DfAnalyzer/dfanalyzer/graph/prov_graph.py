@@ -149,7 +149,9 @@ class ProvGraph:
                 lines.append(" · ".join(details))
             return "\\n".join(lines)
         shown = []
-        for name, value in self._own_attributes(record):
+        # What a row measures says more than when it was taken: time-like attributes go last.
+        attributes = sorted(self._own_attributes(record), key=lambda pair: _is_time_like(pair[0]))
+        for name, value in attributes:
             shown.append(f"{_escape(name)} = {_escape(_short(value))}")
         extra = len(shown) - ATTRIBUTES_SHOWN
         lines += shown[:ATTRIBUTES_SHOWN]
@@ -165,6 +167,11 @@ class ProvGraph:
                     yield "location", value
                 continue
             yield name.localpart, value
+
+
+def _is_time_like(name):
+    lowered = name.lower()
+    return lowered in ("timestamp", "time") or lowered.startswith("elapsed") or lowered.endswith("_time")
 
 
 def _first(record, local_name):

@@ -1,0 +1,95 @@
+"""W3C PROV documents and graph images of executions and dataflows, and the list of runs.
+
+- GET /api/v1/executions/{exec}/prov?format=provn|json|xml|ttl|jsonld
+- GET /api/v1/dataflows/{tag}/prov?format=...            (the dataflow with all its executions)
+- GET /api/v1/executions/{exec}/graph.png|svg|pdf        (PROV graph; ?kind=spec for its dataflow)
+- GET /api/v1/dataflows/{tag}/graph.png|svg|pdf          (specification graph; ?kind=prov for all runs)
+- GET /api/v1/runs?dataflow=...                          (executions with their final metrics)
+"""
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from dfanalyzer.api.deps import get_store
+from dfanalyzer.api.encoding import SafeJSONResponse
+from dfanalyzer.errors import InvalidInput
+from dfanalyzer.export import Exporter, ProvenanceReader, registry as document_formats
+from dfanalyzer.export.run_summary import RunSummary
+from dfanalyzer.graph import ProvGraph, SpecGraph, registry as image_formats
+
+router = APIRouter(tags=["provenance"])
+
+FORMAT_HELP = "PROV format: " + ", ".join(document_formats.known())
+KIND_HELP = "prov: the provenance graph; spec: the dataflow specification"
+
+
+def _document_response(text, document_format, name):
+    filename = f"{name}{document_format.extension}"
+    return Response(content=text, media_type=document_format.media_type,
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@router.get("/api/v1/executions/{execution}/prov")
+def execution_prov(execution: str, format: str = Query("provn", description=FORMAT_HELP),
+                   dataflow: str | None = None, store=Depends(get_store)):
+    """The PROV document of one execution."""
+    document_format = document_formats.get(format)
+    text = Exporter(store).export(execution, document_format.name, kind="execution", dataflow=dataflow)
+    return _document_response(text, document_format, execution)
+
+
+@router.get("/api/v1/dataflows/{tag}/prov")
+def dataflow_prov(tag: str, format: str = Query("provn", description=FORMAT_HELP), store=Depends(get_store)):
+    """The PROV document of a dataflow: its plan and all its executions."""
+    document_format = document_formats.get(format)
+    text = Exporter(store).export(tag, document_format.name, kind="dataflow")
+    return _document_response(text, document_format, tag)
+
+
+def _graph(store, name, subject, kind, fold, keep, dataflow=None):
+    if kind not in image_formats.KINDS:
+        raise InvalidInput(f"unknown graph kind {kind!r}; known kinds: {', '.join(image_formats.KINDS)}")
+    reader = ProvenanceReader(store)
+    if kind == "spec":
+        if subject == "execution":
+            snapshot = reader.execution(name, dataflow=dataflow)
+            return SpecGraph(reader.specification(snapshot.dataflow["tag"]))
+        return SpecGraph(reader.specification(name))
+    try:
+        exporter = Exporter(store)
+        return ProvGraph(exporter.document(name, kind=subject, dataflow=dataflow), fold_limit=fold, keep=keep)
+    except ValueError as error:
+        raise InvalidInput(f"fold={fold}, keep={keep}: {error}") from None
+
+
+def _image_response(graph, image_format_name, name):
+    image_format = image_formats.get(image_format_name)
+    return Response(content=image_format.render(graph.agraph()), media_type=image_format.media_type,
+                    headers={"Content-Disposition": f'inline; filename="{name}.{image_format.name}"'})
+
+
+@router.get("/api/v1/executions/{execution}/graph.{image_format}")
+def execution_graph(execution: str, image_format: str, kind: str = Query("prov", description=KIND_HELP),
+                    fold: int = Query(12, description="runs longer than this are folded"),
+                    keep: int = Query(3, description="records drawn at each end of a folded run"),
+                    dataflow: str | None = None, store=Depends(get_store)):
+    """The provenance graph of an execution (png, svg or pdf)."""
+    image_formats.get(image_format)
+    graph = _graph(store, execution, "execution", kind, fold, keep, dataflow)
+    return _image_response(graph, image_format, execution)
+
+
+@router.get("/api/v1/dataflows/{tag}/graph.{image_format}")
+def dataflow_graph(tag: str, image_format: str, kind: str = Query("spec", description=KIND_HELP),
+                   fold: int = Query(12, description="runs longer than this are folded"),
+                   keep: int = Query(3, description="records drawn at each end of a folded run"),
+                   store=Depends(get_store)):
+    """The specification graph of a dataflow (png, svg or pdf); ?kind=prov draws all its runs."""
+    image_formats.get(image_format)
+    graph = _graph(store, tag, "dataflow", kind, fold, keep)
+    return _image_response(graph, image_format, tag)
+
+
+@router.get("/api/v1/runs")
+def runs(dataflow: str | None = None, store=Depends(get_store)):
+    """Executions with dataflow, start and end, status and final metrics."""
+    return SafeJSONResponse(RunSummary(store).list(dataflow))

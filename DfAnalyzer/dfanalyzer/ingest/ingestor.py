@@ -11,6 +11,7 @@ from dfanalyzer.ingest.tasks import TaskWriter
 from dfanalyzer.ingest.values import now
 
 MESSAGE_KINDS = ("dataflow", "execution", "task")
+ID_CHUNK = 200  # message ids per statement when checking and recording them
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Ingestor:
         result = BatchResult()
         with self._transaction() as tx:
             seen = self._stored_ids(tx, [m["id"] for m in messages])
+            stored_now = []
             for message in messages:
                 if message["id"] in seen:
                     result.duplicates.append(message["id"])
@@ -73,9 +75,10 @@ class Ingestor:
                     self._apply(tx, message)
                 except DfaError as error:
                     raise MessageRejected(message["id"], error) from error
-                tx.execute("INSERT INTO ingested_message (id, received_at) VALUES (?, ?)", [message["id"], now()])
                 seen.add(message["id"])
+                stored_now.append(message["id"])
                 result.acknowledged.append(message["id"])
+            self._record_ids(tx, stored_now)
         return result
 
     def _validated(self, messages):
@@ -93,11 +96,19 @@ class Ingestor:
 
     def _stored_ids(self, tx, message_ids):
         seen = set()
-        for start in range(0, len(message_ids), 200):
-            chunk = message_ids[start:start + 200]
+        for start in range(0, len(message_ids), ID_CHUNK):
+            chunk = message_ids[start:start + ID_CHUNK]
             placeholders = ", ".join("?" * len(chunk))
             seen.update(row[0] for row in tx.fetch(f"SELECT id FROM ingested_message WHERE id IN ({placeholders})", chunk))
         return seen
+
+    def _record_ids(self, tx, message_ids):
+        received = now()
+        for start in range(0, len(message_ids), ID_CHUNK):
+            chunk = message_ids[start:start + ID_CHUNK]
+            rows = ", ".join(["(?, ?)"] * len(chunk))
+            tx.execute(f"INSERT INTO ingested_message (id, received_at) VALUES {rows}",
+                       [value for message_id in chunk for value in (message_id, received)])
 
     def _apply(self, tx, message):
         body = message["body"]

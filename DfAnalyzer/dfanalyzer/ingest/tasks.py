@@ -62,7 +62,7 @@ class TaskWriter:
     def __init__(self, ids, executions, tasks):
         self.ids = ids
         self.executions = executions  # (df_id, exec tag) -> execution id, shared cache
-        self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> task id, shared cache
+        self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> (task id, status), shared cache
 
     def execution_id(self, tx, info, exec_tag, create=True):
         key = (info.id, exec_tag)
@@ -117,11 +117,11 @@ class TaskWriter:
         texts = {column: message.get(key) or None for column, key in
                  (("workspace", "workspace"), ("resource", "resource"), ("output_msg", "output"), ("error_msg", "error"))}
         key = (exec_id, dt_id, identifier, sub_id)
-        task_id = self.tasks.get(key)
+        task_id, stored_status = self.tasks.get(key, (None, None))
         if task_id is None:
-            rows = tx.fetch("SELECT id FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? AND sub_id = ?",
+            rows = tx.fetch("SELECT id, status FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? AND sub_id = ?",
                             [exec_id, dt_id, identifier, sub_id])
-            task_id = rows[0][0] if rows else None
+            task_id, stored_status = rows[0] if rows else (None, None)
         if task_id is None:
             task_id = self.ids.take(tx, "sys", "task")
             tx.execute("INSERT INTO task (id, df_id, exec_id, dt_id, identifier, sub_id, status, start_time, end_time, "
@@ -129,7 +129,10 @@ class TaskWriter:
                        [task_id, info.id, exec_id, dt_id, identifier, sub_id, status, start or now(), end,
                         texts["workspace"], texts["resource"], texts["output_msg"], texts["error_msg"]])
         else:
-            assignments, params = ["status = ?"], [status]
+            assignments, params = [], []
+            if status != stored_status:
+                assignments.append("status = ?")
+                params.append(status)
             if start is not None:
                 assignments.append("start_time = ?")
                 params.append(start)
@@ -140,8 +143,9 @@ class TaskWriter:
                 if value is not None:
                     assignments.append(f"{column} = ?")
                     params.append(value)
-            tx.execute(f"UPDATE task SET {', '.join(assignments)} WHERE id = ?", params + [task_id])
-        self.tasks[key] = task_id
+            if assignments:  # most messages of a running task only carry new elements
+                tx.execute(f"UPDATE task SET {', '.join(assignments)} WHERE id = ?", params + [task_id])
+        self.tasks[key] = (task_id, status)
         if end is not None:
             tx.execute("UPDATE dataflow_execution SET end_time = ? WHERE id = ? AND (end_time IS NULL OR end_time < ?)",
                        [end, exec_id, end])

@@ -1,0 +1,77 @@
+"""Ingestion throughput through /api/v1/ingest and epoch-range query latency on embedded MonetDB.
+
+Prints figures; asserts nothing. Targets: >= 20,000 elements/s; <= 50 ms median for an
+epoch-range query over a 1,000,000-row set table.
+"""
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from service_process import ServiceProcess  # noqa: E402
+
+SPEC = {"tag": "bench", "transformations": [{"tag": "TrainingModel", "sets": [
+    {"tag": "oTrainingModel", "type": "OUTPUT", "attributes": [
+        {"name": name, "type": "NUMERIC"} for name in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")]
+        + [{"name": "timestamp", "type": "TEXT"}]}]}]}
+
+
+def messages(task_id, epochs, per_message):
+    """Messages of one task carrying `per_message` epoch rows each."""
+    batch = []
+    for first in range(epochs[0], epochs[1], per_message):
+        rows = [[e, 1.0 / (e + 1), 0.5, 0.9, 0.4, 0.001, "2026-11-23T10:00:00"]
+                for e in range(first, min(first + per_message, epochs[1]))]
+        batch.append({"id": str(uuid.uuid4()), "kind": "task", "body": {
+            "id": task_id, "dataflow": "bench", "exec": "bench-run", "transformation": "TrainingModel",
+            "status": "RUNNING", "sets": [{"tag": "oTrainingModel", "elements": rows}]}})
+    return batch
+
+
+def throughput(url, total, per_message, messages_per_batch, task_id):
+    batches = []
+    all_messages = messages(task_id, (0, total), per_message)
+    for start in range(0, len(all_messages), messages_per_batch):
+        batches.append({"messages": all_messages[start:start + messages_per_batch]})
+    session = requests.Session()
+    started = time.perf_counter()
+    for body in batches:
+        session.post(url + "/api/v1/ingest", json=body, timeout=300).raise_for_status()
+    return total / (time.perf_counter() - started)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as data_dir:
+        service = ServiceProcess(Path(data_dir) / "data").start()
+        try:
+            requests.post(service.url + "/pde/dataflow/json", json=SPEC, timeout=30).raise_for_status()
+            rate = throughput(service.url, 100_000, per_message=100, messages_per_batch=50, task_id="t-many")
+            print(f"ingest, 100 elements per message, 50 messages per batch: {rate:,.0f} elements/s (target >= 20,000)")
+            rate = throughput(service.url, 10_000, per_message=1, messages_per_batch=500, task_id="t-one")
+            print(f"ingest, 1 element per message (one epoch row), 500 per batch: {rate:,.0f} elements/s")
+            loaded = 110_000
+            while loaded < 1_000_000:
+                throughput(service.url, 100_000, per_message=1000, messages_per_batch=20, task_id=f"fill-{loaded}")
+                loaded += 100_000
+            [[rows]] = service.query("SELECT COUNT(*) FROM bench.otrainingmodel")
+            latencies = []
+            session = requests.Session()
+            for start in range(0, 20_000, 1000):
+                sql = (f"SELECT epoch, loss, val_loss FROM bench.otrainingmodel "
+                       f"WHERE epoch BETWEEN {start} AND {start + 50} ORDER BY epoch")
+                began = time.perf_counter()
+                session.post(service.url + "/api/v1/query", json={"sql": sql, "limit": 100000}, timeout=30).raise_for_status()
+                latencies.append((time.perf_counter() - began) * 1000)
+            print(f"epoch-range query over {rows:,} rows, through HTTP: median {statistics.median(latencies):.1f} ms, "
+                  f"max {max(latencies):.1f} ms over {len(latencies)} queries (target <= 50 ms)")
+        finally:
+            service.stop()
+
+
+if __name__ == "__main__":
+    main()

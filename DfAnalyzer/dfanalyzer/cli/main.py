@@ -3,11 +3,11 @@ import argparse
 import logging
 import sys
 
-from dfanalyzer.cli import query, service
+from dfanalyzer.cli import export, graph, query, runs, service
 from dfanalyzer.cli.client import ServiceError
 from dfanalyzer.errors import DfaError
 
-COMMANDS = [service, query]
+COMMANDS = [service, query, export, graph, runs]
 
 
 def build_parser():

@@ -1,10 +1,11 @@
 """The registry of image formats: `get("svg")`."""
 from dfanalyzer.errors import InvalidInput
+from dfanalyzer.graph.dot import Dot
 from dfanalyzer.graph.pdf import Pdf
 from dfanalyzer.graph.png import Png
 from dfanalyzer.graph.svg import Svg
 
-FORMATS = {format_class.name: format_class() for format_class in (Png, Svg, Pdf)}
+FORMATS = {format_class.name: format_class() for format_class in (Png, Svg, Pdf, Dot)}
 KINDS = ("prov", "spec")
 
 
@@ -17,7 +18,7 @@ def known():
 
 
 def get(name):
-    """The ImageFormat for `name` ("png", "svg", "pdf"; case-insensitive, a leading dot allowed)."""
+    """The ImageFormat for `name` ("png", "svg", "pdf", "dot"; case-insensitive, a leading dot allowed)."""
     key = str(name or "").strip().lower().lstrip(".")
     if key not in FORMATS:
         raise UnknownImageFormat(f"unknown image format {name!r}; known formats: {', '.join(known())}")

@@ -77,9 +77,13 @@ def run_start(args):
         serve(settings)
         return 0
     healthy = _health(settings)
-    if healthy:
-        print(f"DfAnalyzer is already running at {settings.url} (data: {healthy.get('data_dir')})")
+    if healthy and os.path.abspath(healthy.get("data_dir") or "") == settings.data_dir:
+        print(f"DfAnalyzer is already running at {settings.url} (data: {settings.data_dir})")
         return 0
+    if healthy:
+        print(f"Port {settings.port} is taken by a DfAnalyzer serving {healthy.get('data_dir')}; stop it "
+              f"(`dfanalyzer stop --port {settings.port}`) or choose another --port", file=sys.stderr)
+        return 1
     os.makedirs(settings.data_dir, exist_ok=True)
     command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--host", settings.host,
                "--port", str(settings.port), "--data-dir", settings.data_dir]

@@ -37,3 +37,23 @@ def test_reset_deletes_only_when_asked(tmp_path):
     assert refused.returncode == 1 and "--yes" in refused.stderr and (data_dir / "monetdb").exists()
     done = dfanalyzer("reset", "--yes", "--port", str(free_port()), "--data-dir", str(data_dir))
     assert done.returncode == 0 and not (data_dir / "monetdb").exists()
+
+
+def test_an_unreachable_monetdb_server_is_reported(tmp_path):
+    result = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
+                        "--monetdb-url", "monetdb://monetdb:monetdb@127.0.0.1:1/provenance")
+    assert result.returncode == 1
+    assert "cannot reach MonetDB server at 127.0.0.1:1/provenance" in result.stderr
+    malformed = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
+                           "--monetdb-url", "postgres://x")
+    assert malformed.returncode == 1 and "monetdb://user:password@host:50000/database" in malformed.stderr
+
+
+def test_a_missing_embedded_engine_is_reported(tmp_path):
+    # As if monetdbe were not installed: the import fails and the start explains what to do.
+    program = ("import sys; sys.modules['monetdbe'] = None; sys.argv[0] = 'dfanalyzer'; "
+               "from dfanalyzer.cli.main import main; main()")
+    result = subprocess.run([sys.executable, "-c", program, "start", "--foreground", "--port", str(free_port()),
+                             "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "monetdbe" in result.stderr and "bootstrap" in result.stderr

@@ -94,3 +94,23 @@ def test_a_specification_sent_again_with_more_attributes_and_sets_keeps_the_data
         {"tag": "oTrainingModel", "type": "OUTPUT", "attributes": [{"name": "LOSS", "type": "TEXT"}]}]}]}
     refused = post(dfa_service, "/pde/dataflow/json", changed_type)
     assert refused.status_code == 422 and "LOSS" in refused.json()["detail"]
+
+
+def test_queries_answer_while_batches_are_being_written(dfa_service):
+    post(dfa_service, "/pde/dataflow/json", SPEC)
+    done = threading.Event()
+
+    def write():
+        for round_number in range(30):
+            post(dfa_service, "/api/v1/ingest", batch(f"live-{round_number}", 20, "live", first_epoch=round_number * 20))
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    counts = []
+    while not done.is_set():
+        counts.append(len(epochs_of(dfa_service, "live")))
+    writer.join()
+    counts.append(len(epochs_of(dfa_service, "live")))
+    assert counts == sorted(counts) and counts[-1] == 600
+    assert len(set(counts)) > 2  # the reader saw the table grow, not only before and after

@@ -108,3 +108,61 @@ def post_sample_run(url, exec_tag, epochs=4, adaptations=2):
                              timeout=60)
     assert response.status_code == 200, response.text
     return response.json()["acknowledged"]
+
+
+def sample_snapshot(epochs=4, adaptations=2, nan_epoch=None):
+    """The same kind of run as an in-memory Snapshot, for tests of the builder and the graphs that
+    need no service. `nan_epoch`: an epoch whose accuracy is NaN."""
+    from dfanalyzer.export.snapshot import (
+        Agent, Attribute, DataSet, Execution, ModelFile, Row, Snapshot, Task, Transformation,
+    )
+
+    def at(seconds):
+        return (START + datetime.timedelta(seconds=seconds)).replace(tzinfo=datetime.timezone.utc)
+
+    def numeric(*names):
+        return [Attribute(name, name, "NUMERIC") for name in names]
+
+    snapshot = Snapshot(
+        dataflow={"id": 1, "tag": DATAFLOW, "schema_name": DATAFLOW, "specification": '{"tag": "provsample"}'},
+        transformations=[Transformation(1, "TrainingModel"), Transformation(2, "Adaptation"),
+                         Transformation(3, "TestingModel")],
+        sets=[DataSet(1, "iTrainingModel", "itrainingmodel",
+                      [Attribute("optimizer_name", "optimizer_name", "TEXT")] + numeric("learning_rate", "epochs"),
+                      producers=[], consumers=[1]),
+              DataSet(2, "oTrainingModel", "otrainingmodel", numeric("epoch", "loss", "accuracy"),
+                      producers=[1], consumers=[]),
+              DataSet(3, "oTrainedModel", "otrainedmodel",
+                      [Attribute("path", "path", "FILE"), Attribute("sha256", "sha256", "TEXT")],
+                      producers=[1], consumers=[3]),
+              DataSet(4, "iAdaptation", "iadaptation", numeric("epoch", "old_learning_rate"),
+                      producers=[1], consumers=[2]),
+              DataSet(5, "oAdaptation", "oadaptation", numeric("epoch", "new_learning_rate"),
+                      producers=[2], consumers=[]),
+              DataSet(6, "oTestingModel", "otestingmodel", numeric("loss", "accuracy"),
+                      producers=[3], consumers=[])])
+    snapshot.executions = [Execution(1, "run 1/ü", at(0), at(epochs + 3), "FINISHED")]
+    snapshot.agents = [Agent(index + 1, 1, agent["kind"], agent["name"], agent["properties"])
+                       for index, agent in enumerate(AGENTS)]
+    snapshot.tasks = [Task(1, 1, 1, "1", "", "FINISHED", at(0), at(epochs + 1), None, None, None, None)]
+    for number in range(1, adaptations + 1):
+        snapshot.tasks.append(Task(1 + number, 1, 2, f"a{number}", "", "FINISHED", at(number), at(number),
+                                   None, None, None, None, depends_on=[1]))
+    snapshot.tasks.append(Task(100, 1, 3, "t1", "", "FINISHED", at(epochs + 2), at(epochs + 3),
+                               None, None, None, None, depends_on=[1]))
+    rate = 0.01
+    snapshot.rows = {
+        1: [Row(1, 1, {"optimizer_name": "sgd", "learning_rate": rate, "epochs": float(epochs)}, {1: 1})],
+        2: [Row(2, epoch + 1, {"epoch": float(epoch), "loss": 1.0 / (epoch + 1),
+                               "accuracy": float("nan") if epoch == nan_epoch else epoch / (epoch + 1.0)}, {1: 1})
+            for epoch in range(epochs)],
+        3: [Row(3, 1, {"path": "models/run.keras", "sha256": SHA256}, {1: 1, 3: 100})],
+        4: [], 5: [],
+        6: [Row(6, 1, {"loss": 0.25, "accuracy": 0.9}, {3: 100})],
+    }
+    for number in range(1, adaptations + 1):
+        snapshot.rows[4].append(Row(4, number, {"epoch": float(number), "old_learning_rate": rate}, {2: 1 + number}))
+        rate /= 2
+        snapshot.rows[5].append(Row(5, number, {"epoch": float(number), "new_learning_rate": rate}, {2: 1 + number}))
+    snapshot.model_files = [ModelFile(1, 1, 1, "provsample/run/1/model.keras", "keras", 4096, SHA256, at(epochs + 1))]
+    return snapshot

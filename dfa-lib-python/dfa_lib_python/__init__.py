@@ -34,7 +34,7 @@ def connect(url=None, spool_dir=None, **options):
     return _registry.connect(Client(url, spool_dir, **options))
 
 
-def client():
+def get_client():
     """The current Client (made from DFA_URL on first use)."""
     return _registry.client()
 
@@ -54,4 +54,4 @@ def close(timeout=None):
     _registry.close_client(timeout)
 
 
-__all__ = ["__version__", "client", "close", "connect", "flush", "query"]
+__all__ = ["__version__", "close", "connect", "flush", "query", "get_client"]

@@ -1,6 +1,7 @@
 """One attribute (column) of a set."""
 from dfa_lib_python._tags import checked_tag, enum_value
 from dfa_lib_python.attribute_type import AttributeType
+from dfa_lib_python.errors import SpecificationError
 
 
 class Attribute:
@@ -16,6 +17,9 @@ class Attribute:
 
     def __init__(self, name, type):
         self.name = checked_tag(name, "attribute name")
+        if self.name.lower() == "id" or self.name.lower().endswith("_task_id"):
+            raise SpecificationError(f"attribute name {name!r} clashes with a column DfAnalyzer adds to every set "
+                                     "table (id, <transformation>_task_id); rename it")
         self.type = AttributeType(enum_value(type, AttributeType, f"type of attribute {name!r}"))
 
     def get_specification(self):

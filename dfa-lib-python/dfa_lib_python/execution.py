@@ -4,6 +4,7 @@ import uuid
 
 from dfa_lib_python._tags import checked_tag
 from dfa_lib_python.agent import Agent, default_agents
+from dfa_lib_python.performance import utc_now_text
 
 
 def new_exec_tag(dataflow_tag):
@@ -34,6 +35,7 @@ class Execution:
         self.dataflow_tag = checked_tag(dataflow_tag, "dataflow tag").lower()
         self.tag = checked_tag(str(tag), "execution tag") if tag is not None else new_exec_tag(self.dataflow_tag)
         self.agents = list(agents) if agents is not None else default_agents()
+        self.start_time = utc_now_text()
 
     def add_agent(self, kind, name, **properties):
         """Adds an agent, or merges `properties` into the agent of the same kind and name."""
@@ -67,7 +69,7 @@ class Execution:
         return Execution(self.dataflow_tag, tag, [Agent(a.kind, a.name, a.properties) for a in self.agents])
 
     def get_specification(self):
-        return {"dataflow": self.dataflow_tag, "exec": self.tag,
+        return {"dataflow": self.dataflow_tag, "exec": self.tag, "startTime": self.start_time,
                 "agents": [agent.get_specification() for agent in self.agents]}
 
     def save(self):

@@ -94,6 +94,22 @@ def _close_at_exit():
         logger.exception("dfa_lib_python: error while flushing provenance at exit")
 
 
+def close_before_thread_pools_stop():
+    """Makes the exit-time flush run before Python stops ThreadPoolExecutor threads.
+
+    concurrent.futures stops its pools in threading's own exit hooks, before atexit handlers run.
+    The embedded store runs MonetDB on such threads, and a monetdbe connection that is not closed
+    on its own thread crashes the process, so when a transport opens such a store the flush and
+    close must come first. Hooks registered later run earlier, so this is called after opening."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        return
+    try:
+        register(_close_at_exit)
+    except RuntimeError:
+        pass  # already shutting down
+
+
 atexit.register(_close_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=registry.forget_client_after_fork)

@@ -40,6 +40,9 @@ class EmbeddedTransport(Transport):
             except Exception as error:  # noqa: BLE001 - any failure to open means "not now"
                 raise Unavailable(f"cannot open the embedded store in {self.data_dir}: {error}") from None
             self._ingestor = Ingestor(self._store)
+            from dfa_lib_python.registry import close_before_thread_pools_stop
+
+            close_before_thread_pools_stop()
         return self._store
 
     def send(self, lines):
@@ -59,9 +62,15 @@ class EmbeddedTransport(Transport):
                 raise Unavailable(str(error)) from None
 
     def query(self, sql, limit):
+        from dfanalyzer.errors import DfaError
+        from dfanalyzer.query_guard import check_read_only
+
         with self._lock:
             store = self._open()
-            return store.read(sql, [], limit=limit)
+            try:
+                return store.read(check_read_only(sql), limit=limit, isolated=True)
+            except DfaError as error:
+                raise BadRequest(getattr(error, "status_code", 400), str(error)) from None
 
     @property
     def store(self):

@@ -1,0 +1,115 @@
+"""dfa_lib_python keeps every record when the service is down, killed or refuses one."""
+import logging
+import time
+
+import pytest
+
+import dfa_lib_python
+from client_scripts import expected_ratio_rows, original_script, training_epoch
+from dfa_lib_python.attribute import Attribute
+from dfa_lib_python.attribute_type import AttributeType
+from dfa_lib_python.dataflow import Dataflow
+from dfa_lib_python.dataset import DataSet
+from dfa_lib_python.element import Element
+from dfa_lib_python.set import Set
+from dfa_lib_python.set_type import SetType
+from dfa_lib_python.task import Task
+from dfa_lib_python.transformation import Transformation
+from service_process import ServiceProcess
+
+
+@pytest.fixture
+def spool_dir(tmp_path):
+    yield str(tmp_path / "spool")
+    dfa_lib_python.close(timeout=30)
+
+
+def outage_warnings(caplog):
+    return [r for r in caplog.records if r.name == "dfa_lib_python" and "not reachable" in r.getMessage()]
+
+
+def test_records_given_while_the_service_is_down_arrive_exactly_once_when_it_starts(tmp_path, spool_dir, caplog):
+    caplog.set_level(logging.INFO, logger="dfa_lib_python")
+    service = ServiceProcess(tmp_path / "dfa-data")  # not started yet
+    try:
+        # Small batches: the dependent task and the rows it depends on travel in different batches.
+        dfa_lib_python.connect(service.url, spool_dir=spool_dir, batch_size=3, flush_interval=0.01)
+        files = tuple(f"f{index}" for index in range(10))
+        df = original_script("late", files)
+        training = Dataflow("late_training", hyperparameters=True)
+        training.save()
+        task = Task(1, "late_training", "TrainingModel")
+        task.begin()
+        for epoch in range(50):
+            training_epoch(task, epoch)
+        task.end()
+
+        assert dfa_lib_python.flush(timeout=0.5) is False  # nobody to send to; the script went on
+        assert len(outage_warnings(caplog)) == 1
+        assert "late" not in str(dfa_lib_python.get_client().rejected.read())
+
+        service.start()
+        assert dfa_lib_python.flush(timeout=90)
+        assert len(outage_warnings(caplog)) == 1
+        rows = service.query("SELECT name, ratio, extractratio_task_id, computeratio_task_id "
+                             "FROM late.oextractratio ORDER BY name")
+        assert [row[:2] for row in rows] == sorted(expected_ratio_rows(files))
+        [[t1_id]] = service.query("SELECT t.id FROM task t JOIN data_transformation d ON t.dt_id = d.id "
+                                  f"WHERE d.tag = 'extractratio' AND t.exec_id = (SELECT id FROM dataflow_execution "
+                                  f"WHERE tag = '{df.exec_tag}')")
+        [[t2_id]] = service.query("SELECT t.id FROM task t JOIN data_transformation d ON t.dt_id = d.id "
+                                  "WHERE d.tag = 'computeratio'")
+        # The dependent task's input landed on the rows task 1 produced, replayed batch after batch.
+        assert {(row[2], row[3]) for row in rows} == {(t1_id, t2_id)}
+        assert service.query("SELECT COUNT(*) FROM late.ocomputeratio") == [[len(files)]]
+        assert service.query("SELECT epoch, COUNT(*) FROM late_training.otrainingmodel GROUP BY epoch "
+                             "ORDER BY epoch") == [[float(epoch), 1] for epoch in range(50)]
+        assert service.query("SELECT status FROM task WHERE exec_id = (SELECT id FROM dataflow_execution "
+                             f"WHERE tag = '{training.exec_tag}')") == [["FINISHED"]]
+    finally:
+        dfa_lib_python.close(timeout=5)
+        service.stop()
+
+
+def test_service_killed_and_restarted_mid_stream_loses_and_doubles_nothing(dfa_service, spool_dir, caplog):
+    dfa_lib_python.connect(dfa_service.url, spool_dir=spool_dir, batch_size=20, flush_interval=0.01)
+    Dataflow("stream", hyperparameters=True).save()
+    task = Task(1, "stream", "run-1", "TrainingModel")
+    task.begin()
+    for epoch in range(600):
+        training_epoch(task, epoch)
+        if epoch == 200:
+            dfa_service.kill()  # SIGKILL while batches are being sent
+        if epoch == 400:
+            dfa_service.start()
+        time.sleep(0.001)
+    task.end()
+
+    assert dfa_lib_python.flush(timeout=90)
+    assert len(outage_warnings(caplog)) >= 1
+    assert dfa_service.query("SELECT epoch, COUNT(*) FROM stream.otrainingmodel GROUP BY epoch ORDER BY epoch") == [
+        [float(epoch), 1] for epoch in range(600)]
+    assert dfa_service.query("SELECT identifier, status FROM task") == [["1", "FINISHED"]]
+
+
+def test_a_record_the_service_refuses_goes_to_the_rejected_file_and_the_rest_arrives(dfa_service, spool_dir, caplog):
+    client = dfa_lib_python.connect(dfa_service.url, spool_dir=spool_dir)
+    df = Dataflow("refusals")
+    step = Transformation("Step")
+    step.add_set(Set("oStep", SetType.OUTPUT, [Attribute("n", AttributeType.NUMERIC)]))
+    df.add_transformation(step)
+    df.save()
+    for task_id, value in ((1, 1), (2, "not a number"), (3, 3)):
+        task = Task(task_id, "refusals", "Step")
+        task.add_dataset(DataSet("oStep", [Element([value])]))
+        task.end()
+
+    assert dfa_lib_python.flush(timeout=60)
+    assert dfa_service.query("SELECT n FROM refusals.ostep ORDER BY n") == [[1.0], [3.0]]
+    assert [row[0] for row in dfa_service.query("SELECT identifier FROM task ORDER BY identifier")] == ["1", "3"]
+    [rejected] = client.rejected.read()
+    assert rejected["message"]["kind"] == "task" and rejected["message"]["body"]["id"] == "2"
+    assert "'not a number' is not a number" in rejected["reason"]
+    refusals = [r for r in caplog.records if "refused a record" in r.getMessage()]
+    assert len(refusals) == 1 and "not a number" in refusals[0].getMessage()
+    assert client.status["rejected_messages"] == 1

@@ -1,0 +1,55 @@
+"""DFA_URL=embedded:/dir: provenance written into embedded MonetDB inside the process, no service."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import dfa_lib_python
+from client_scripts import expected_ratio_rows, original_script
+from dfa_lib_python.transport import BadRequest
+from service_process import ServiceProcess
+
+NOTEBOOK = textwrap.dedent("""
+    import dfa_lib_python
+    from client_scripts import original_script
+    original_script("notebook")
+    result = dfa_lib_python.query("SELECT name, ratio FROM notebook.oextractratio ORDER BY name")
+    print(result.columns, result.rows)
+""")
+
+
+def test_embedded_mode_stores_and_queries_in_process(tmp_path):
+    data_dir = tmp_path / "dfa-data"
+    client = dfa_lib_python.connect(f"embedded:{data_dir}", spool_dir=str(tmp_path / "spool"))
+    try:
+        df = original_script("inprocess")
+        result = dfa_lib_python.query(
+            "SELECT name, ratio, extractratio_task_id IS NOT NULL, computeratio_task_id IS NOT NULL "
+            "FROM inprocess.oextractratio ORDER BY name")
+        assert result.columns == ["name", "ratio", "%1", "%2"] or len(result.columns) == 4
+        assert result.rows == [row + [True, True] for row in expected_ratio_rows()]
+        assert client.query("SELECT tag FROM dataflow_execution").rows == [[df.exec_tag]]
+        try:
+            client.query("DELETE FROM inprocess.oextractratio")
+            raise AssertionError("a writing query was accepted")
+        except BadRequest as error:
+            assert "only SELECT and WITH" in str(error)
+    finally:
+        dfa_lib_python.close(timeout=30)
+    assert client.closed
+
+    # The directory is an ordinary DfAnalyzer data directory: the service serves what was written.
+    service = ServiceProcess(data_dir).start()
+    try:
+        assert service.query("SELECT name, ratio FROM inprocess.oextractratio ORDER BY name") == expected_ratio_rows()
+    finally:
+        service.stop()
+
+
+def test_dfa_url_embedded_needs_no_code_change(tmp_path):
+    env = dict(os.environ, DFA_URL=f"embedded:{tmp_path / 'dfa-data'}", DFA_SPOOL_DIR=str(tmp_path / "spool"),
+               PYTHONPATH=os.path.dirname(__file__))
+    output = subprocess.run([sys.executable, "-c", NOTEBOOK], env=env, capture_output=True, text=True, timeout=120)
+    assert output.returncode == 0, output.stderr
+    assert output.stdout.strip() == f"['name', 'ratio'] {expected_ratio_rows()}"
+    assert os.listdir(tmp_path / "spool" / "sessions") == []

@@ -214,8 +214,40 @@ class EmbeddedStore(Store):
                 raise
             transaction.execute("COMMIT")
 
+    def _close_thread_connection(self, turn, barrier=None):
+        if barrier is not None:
+            barrier.wait()  # one task per reader thread: each closes its own connection
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            return
+        with turn:
+            # Last opened, first closed: the first connection started the database.
+            while self._connections and self._connections[-1] is not connection:
+                if not turn.wait(30):
+                    break
+            self._local.connection = None
+            connection.close()
+            self._connections.remove(connection)
+            turn.notify_all()
+
     def close(self):
-        for executor in (getattr(self, "_writer", None), getattr(self, "_readers", None)):
+        # A monetdbe connection closed (or garbage-collected) on another thread than the one that
+        # opened it, or before a connection opened after it, crashes the process (SIGSEGV): each
+        # thread closes its own, in reverse order of opening.
+        writer, readers = getattr(self, "_writer", None), getattr(self, "_readers", None)
+        turn = threading.Condition(self._connections_lock)
+        try:
+            futures = []
+            if writer is not None:
+                futures.append(writer.submit(self._close_thread_connection, turn))
+            if readers is not None:
+                barrier = threading.Barrier(READER_THREADS, timeout=30)
+                futures += [readers.submit(self._close_thread_connection, turn, barrier) for _ in range(READER_THREADS)]
+            for future in futures:
+                future.result()
+        except (RuntimeError, threading.BrokenBarrierError):
+            pass  # executors already shut down; what is left is closed below
+        for executor in (writer, readers):
             if executor is not None:
                 executor.shutdown(wait=True)
         for connection in self._connections:

@@ -143,3 +143,14 @@ def test_cli_graph_writes_the_image_its_extension_names(service, tmp_path):
     result = graph("nowhere", "-o", str(tmp_path / "nowhere.png"))
     assert result.returncode == 1 and "no execution or dataflow named 'nowhere'" in result.stderr
     assert not (tmp_path / "nowhere.png").exists()
+
+
+def test_the_runs_of_a_dataflow_are_folded_too(service):
+    for number in range(12):
+        post_sample_run(service.url, f"sweep-{number}", epochs=2, adaptations=0)
+    dot = fetch(service, f"/api/v1/dataflows/{DATAFLOW}/graph.dot", kind="prov").text
+    # 14 runs: small, long and 12 sweeps; the first and last 3 are drawn.
+    assert "… 8 executions …" in dot
+    drawn_runs = re.findall(r'label="(small|long|sweep-\d+)\\n', dot)
+    assert drawn_runs == ["small", "long", "sweep-0", "sweep-9", "sweep-10", "sweep-11"]
+    assert "… 8 TrainingModel tasks …" in dot and "… 8 person agents …" in dot

@@ -16,6 +16,7 @@ class Exporter:
         text = exporter.export("alexnet-1", "provn")               # an execution ...
         text = exporter.export("alexnet", "ttl", kind="dataflow")  # ... or a whole dataflow
         document = exporter.document("alexnet-1")                  # prov.model.ProvDocument
+        exporter.write("alexnet-1", "out/alexnet-1.provn")         # format from the extension
     """
 
     def __init__(self, store, builder=None):
@@ -40,3 +41,12 @@ class Exporter:
         """The document as text in format `format_name` (checked before anything is read)."""
         document_format = registry.get(format_name)
         return document_format.serialize(self.document(name, kind, dataflow))
+
+    def write(self, name, path, format_name=None, kind=None, dataflow=None):
+        """Writes the document to `path`, in `format_name` or the format its extension names
+        (.provn, .json, .xml, .ttl, .jsonld). Returns the path."""
+        document_format = registry.get(format_name) if format_name else registry.for_path(path)
+        text = document_format.serialize(self.document(name, kind, dataflow))
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return path

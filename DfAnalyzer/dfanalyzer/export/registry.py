@@ -32,3 +32,13 @@ def get(name):
     if key not in FORMATS:
         raise UnknownFormat(f"unknown PROV format {name!r}; known formats: {', '.join(known())}")
     return FORMATS[key]
+
+
+def for_path(path):
+    """The DocumentFormat named by a file name's extension (.provn, .json, .xml, .ttl, .jsonld)."""
+    suffix = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    by_extension = {document_format.extension.lstrip("."): document_format for document_format in FORMATS.values()}
+    if suffix in by_extension:
+        return by_extension[suffix]
+    raise UnknownFormat(f"cannot tell the PROV format of {str(path)!r} from its extension; use one of: "
+                        + ", ".join(document_format.extension for document_format in FORMATS.values()))

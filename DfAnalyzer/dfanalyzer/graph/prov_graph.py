@@ -55,7 +55,7 @@ class ProvGraph:
             graph.add_node(names[node.id], **attributes)
         for summary in self.folding.summaries:
             names[summary.id] = f"n{len(names) + 1}"
-            attributes = dict(style.ENTITY if summary.kind == "entity" else style.ACTIVITY)
+            attributes = dict({"entity": style.ENTITY, "agent": style.AGENT}.get(summary.kind, style.ACTIVITY))
             attributes.update(style.FOLDED)
             attributes["label"] = summary.label
             attributes["tooltip"] = f"{len(summary.members)} records folded"

@@ -122,3 +122,19 @@ def test_cli_runs_lists_executions_with_final_metrics(service):
     runs = json.loads(cli(service, "runs", "--json", "--dataflow", DATAFLOW).stdout)
     assert [run["execution"] for run in runs] == ["run-a", "run-b"]
     assert runs[1]["metrics"]["loss"] == pytest.approx(1 / 3)
+
+
+def test_nan_and_infinity_are_exported_as_xsd_doubles(service):
+    from prov_sample import sample_messages
+
+    messages = sample_messages("non-finite", epochs=3, adaptations=0)
+    epochs = next(m for m in messages if m["kind"] == "task" and m["body"]["status"] == "FINISHED"
+                  and m["body"]["transformation"] == "TrainingModel")
+    epochs["body"]["sets"][0]["elements"][1][3] = "NaN"
+    epochs["body"]["sets"][0]["elements"][2][3] = "-Infinity"
+    response = requests.post(service.url + "/api/v1/ingest", json={"messages": messages}, timeout=60)
+    assert response.status_code == 200, response.text
+    text = prov(service, "/api/v1/executions/non-finite/prov", "provn").text
+    losses = [line.split("kprov:loss=")[1].split(",")[0] for line in text.splitlines()
+              if "entity(kprov:data/provsample/oTrainingModel/" in line]
+    assert losses == ['"1.0" %% xsd:double', '"NaN" %% xsd:double', '"-INF" %% xsd:double']

@@ -216,17 +216,15 @@ class ProvenanceReader:
             if column in columns:
                 task_columns[dt_id] = column
         attributes = [attribute for attribute in data_set.attributes if attribute.column_name in columns]
-        selected = ["id"] + list(task_columns.values()) + [attribute.column_name for attribute in attributes]
-        sql = f"SELECT {', '.join(quote(name) for name in selected)} FROM {qualified(schema, data_set.table_name)}"
-        params = []
-        if task_columns:
-            conditions = [f"{quote(column)} IN (SELECT id FROM task WHERE exec_id IN ({marks}))"
-                          for column in task_columns.values()]
-            sql += " WHERE " + " OR ".join(conditions)
-            params = list(exec_ids) * len(conditions)
-        else:
+        if not task_columns:
             logger.warning("set %s has no task columns; its rows cannot be tied to an execution", data_set.tag)
             return []
+        selected = ["id"] + list(task_columns.values()) + [attribute.column_name for attribute in attributes]
+        conditions = [f"{quote(column)} IN (SELECT id FROM task WHERE exec_id IN ({marks}))"
+                      for column in task_columns.values()]
+        sql = (f"SELECT {', '.join(quote(name) for name in selected)} "
+               f"FROM {qualified(schema, data_set.table_name)} WHERE {' OR '.join(conditions)}")
+        params = list(exec_ids) * len(conditions)
         _, rows = self.store.read(sql + " ORDER BY id", params)
         non_finite = self._non_finite(schema, data_set.table_name)
         result = []

@@ -109,6 +109,9 @@ def test_model_file_and_adaptation_derivations(document):
     assert ("kprov:data/provsample/oAdaptation/1", hyperparameters) in derived
     assert ("kprov:data/provsample/oAdaptation/2", "kprov:data/provsample/oAdaptation/1") in derived
     assert ("kprov:data/provsample/oAdaptation/2", hyperparameters) not in derived
+    # The oTrainedModel row and the stored file are the same file (same sha256).
+    assert pairs(document, "Alternate") == {("kprov:data/provsample/oTrainedModel/1",
+                                             "kprov:model/provsample/run%201%2F%C3%BC/1")}
 
 
 def test_nan_is_kept_as_an_xsd_double():

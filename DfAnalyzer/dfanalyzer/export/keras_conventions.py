@@ -13,7 +13,8 @@ class KerasConventions:
     Applied only when the sets exist (tags compared case-insensitively), so other dataflows are
     exported generically:
     - a trained model (a `model_file` entity, or an `oTrainedModel` row) `wasDerivedFrom` the
-      hyperparameter rows (`iTrainingModel`) its training task used;
+      hyperparameter rows (`iTrainingModel`) its training task used; an `oTrainedModel` row and a
+      stored model file with the same sha256 are `alternateOf` each other;
     - the rate recorded by each learning-rate adaptation (its `oAdaptation` rows, else its
       `iAdaptation` rows) `wasDerivedFrom` the rate before it: the previous adaptation of the same
       execution, or the hyperparameters for the first one; `oAdaptation` rows also derive from the
@@ -77,6 +78,27 @@ class KerasConventions:
             for model in models:
                 for source in sources:
                     document.wasDerivedFrom(model, source, context.task_ids[task.id])
+        self._same_files(context, trained)
+
+    @staticmethod
+    def _same_files(context, trained):
+        """An oTrainedModel row and a stored model file with the same sha256 describe one file."""
+        files = {}
+        for model_file in context.snapshot.model_files:
+            if model_file.sha256:
+                files.setdefault((model_file.exec_id, model_file.sha256.lower()), []).append(model_file)
+        if not files:
+            return
+        exec_of_task = {task.id: task.exec_id for task in context.snapshot.tasks}
+        for row in context.snapshot.rows.get(trained.id, []):
+            digest = row.values.get("sha256")
+            if not isinstance(digest, str):
+                continue
+            executions = {exec_of_task.get(task_id) for task_id in row.task_ids.values()}
+            for exec_id in sorted(execution for execution in executions if execution is not None):
+                for model_file in files.get((exec_id, digest.lower()), []):
+                    context.document.alternateOf(context.row_ids[(trained.id, row.id)],
+                                                 context.model_ids[model_file.id])
 
     def _adaptations(self, context, hyperparameters):
         snapshot = context.snapshot

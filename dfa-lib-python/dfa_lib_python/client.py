@@ -20,6 +20,7 @@ logger = logging.getLogger("dfa_lib_python")
 
 DEFAULT_URL = "http://localhost:22000/"  # the original library's default
 MAX_OVERFLOW = 100_000
+FLUSH_RETRY_SECONDS = 0.5  # how often a waiting flush() retries a service that is down
 
 
 def default_spool_dir():
@@ -138,12 +139,19 @@ class Client:
             return fallback
 
     # ----------------------------------------------------------------- sending (caller's thread)
-    def send(self, kind, body):
+    def encode(self, value):
+        """JSON text of `value` as messages carry it (NumPy values become plain numbers)."""
+        return self._encode(value)
+
+    def send(self, kind, body, body_json=None):
         """Queues one message ("dataflow", "execution" or "task"). Never raises, never blocks on I/O
-        beyond one append to the page cache. Returns the message id."""
+        beyond one append to the page cache. `body_json` is the body already encoded with
+        `encode()`, when the caller keeps it. Returns the message id."""
         message_id = f"{self._id_prefix}-{next(self._counter)}"
         try:
-            line = (self._encode({"id": message_id, "kind": kind, "body": body}) + "\n").encode("utf-8")
+            if body_json is None:
+                body_json = self._encode(body)
+            line = f'{{"id":"{message_id}","kind":"{kind}","body":{body_json}}}\n'.encode("utf-8")
         except (TypeError, ValueError) as error:
             self._log_once("encode", "dfa_lib_python: a %s record cannot be written as JSON (%s); it is skipped. "
                            "Give plain values (numbers, strings, None) in Elements.", kind, error)
@@ -231,6 +239,7 @@ class Client:
         self.flush_waiting += 1
         try:
             self._sender.request_retry()
+            last_retry = time.monotonic()
             with self._sender.progress:
                 while True:
                     if not self._overflow and not self.adopted_sessions() and self.session.acked_past(target):
@@ -241,7 +250,8 @@ class Client:
                     if remaining is not None and remaining <= 0:
                         return False
                     self._sender.progress.wait(0.05 if remaining is None else min(remaining, 0.05))
-                    if self._sender.down_since is not None and not self._sender.retry_now:
+                    if self._sender.down_since is not None and time.monotonic() - last_retry > FLUSH_RETRY_SECONDS:
+                        last_retry = time.monotonic()  # someone waits: try again soon, not after the backoff
                         self._sender.request_retry()
         finally:
             self.flush_waiting -= 1

@@ -58,6 +58,7 @@ class Dataflow:
         self._tag = checked_tag(tag, "dataflow tag").lower()
         self._transformations = []  # [(Transformation, {id(set): (type, dependency)})]
         self.execution = Execution(self._tag, exec_tag)
+        self._saved_spec = self._saved_json = None
         if hyperparameters:
             self._add_hyperparameter_transformations()
         for transformation in transformations or []:
@@ -140,11 +141,11 @@ class Dataflow:
                     return [attribute.name for attribute in data_set.attributes]
         return None
 
-    def check(self):
+    def check(self, spec=None):
         """Raises SpecificationError when the specification cannot be stored."""
         if not self._transformations:
             raise SpecificationError(f"dataflow {self._tag!r} has no transformations; add one before save()")
-        spec = self.get_specification()
+        spec = spec or self.get_specification()
         tags = {t["tag"] for t in spec["transformations"]}
         declared = {}
         for transformation in spec["transformations"]:
@@ -165,9 +166,14 @@ class Dataflow:
 
     def save(self):
         """Checks the specification and queues it for the service. Returns at once."""
-        self.check()
+        spec = self.get_specification()
+        client = registry.client()
+        if spec != self._saved_spec:
+            self.check(spec)
+            self._saved_json = client.encode(spec)  # re-saving an unchanged dataflow skips encoding
+            self._saved_spec = spec
         registry.register_dataflow(self)
-        registry.client().send("dataflow", self.get_specification())
+        client.send("dataflow", spec, body_json=self._saved_json)
 
     def __repr__(self):
         return f"Dataflow({self._tag!r}, {self.transformations!r})"

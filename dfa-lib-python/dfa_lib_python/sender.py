@@ -179,12 +179,16 @@ class Sender(threading.Thread):
             logger.warning(
                 "dfa_lib_python: DfAnalyzer at %s is not reachable (%s). Provenance records are kept in %s "
                 "and sent when it is back; your program goes on.", self.client.url, reason, self.client.spool_dir)
-        self._wait(self._retry_delay())
+        # New records do not shorten the wait (they are safe in the spool); flush() and close() do.
+        deadline = time.monotonic() + self._retry_delay()
+        while not (self.retry_now or self.stop_now):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wait(remaining)
+        self.retry_now = False
 
     def _retry_delay(self):
-        if self.retry_now:
-            self.retry_now = False
-            return 0.0
         if self.stopping:
             return 0.05
         delay = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * (2 ** min(self.failures, 10)))

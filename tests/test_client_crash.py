@@ -75,9 +75,16 @@ def test_training_process_killed_mid_stream_is_replayed_by_the_next_process(dfa_
 
     # A process killed after the service stored a batch but before the spool recorded the answer
     # sends it again: the message ids keep it from being stored twice.
+    # (This time with the command that sends a spool by hand.)
     shutil.copytree(kept, os.path.join(spool, "sessions", orphan))
-    replay = run_python(REPLAY, dfa_service.url, spool, stdout=subprocess.PIPE)
-    assert replay.communicate(timeout=120)[0].split() == ["replayed", "True"]
+    status = subprocess.run([sys.executable, "-m", "dfa_lib_python", "status", "--spool-dir", spool],
+                            capture_output=True, text=True, timeout=60)
+    assert f"{orphan}" in status.stdout and f"for {dfa_service.url}" in status.stdout
+    replay = subprocess.run([sys.executable, "-m", "dfa_lib_python", "flush", "--spool-dir", spool,
+                             "--url", dfa_service.url], capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    assert "everything in the spool is stored" in replay.stdout
+    assert sessions(spool) == []
     assert epochs_stored(dfa_service) == [[float(epoch), 1] for epoch in range(250)]
     assert dfa_service.query("SELECT identifier, status FROM task") == [["1", "RUNNING"]]
 

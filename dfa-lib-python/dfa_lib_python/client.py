@@ -89,6 +89,7 @@ class Client:
         batch_size: most messages per request.
         flush_interval: seconds the sender waits for a batch to fill before sending what it has.
         exit_timeout: seconds the exit-time flush may take (what is not sent stays in the spool).
+        start_sender: False only spools (another process sends it later).
 
     Example:
         client = dfa_lib_python.connect("http://localhost:22000")
@@ -98,7 +99,7 @@ class Client:
     """
 
     def __init__(self, url=None, spool_dir=None, batch_size=500, flush_interval=0.1, exit_timeout=10.0,
-                 max_batch_bytes=4 * 1024 * 1024):
+                 max_batch_bytes=4 * 1024 * 1024, start_sender=True):
         self.url = normalize_url(url or os.environ.get("DFA_URL") or DEFAULT_URL)
         self.transport = make_transport(self.url)
         self.spool_dir = self._usable_spool_dir(spool_dir or default_spool_dir())
@@ -121,7 +122,8 @@ class Client:
         self.flush_waiting = 0
         self.closed = False
         self._sender = Sender(self, batch_size, flush_interval, max_batch_bytes)
-        self._sender.start()
+        if start_sender:
+            self._sender.start()
 
     @staticmethod
     def _usable_spool_dir(path):
@@ -211,7 +213,8 @@ class Client:
                 self._adopted.extend(found)
             pending = sum(session.pending_bytes() for session in found)
             if pending > 0:
-                logger.info("dfa_lib_python: replaying %d bytes of provenance left in %s by earlier processes",
+                logger.info("dfa_lib_python: found %d bytes of provenance left in %s by earlier processes; "
+                            "sending them first",
                             pending, self.spool_dir)
 
     def adopted_sessions(self):

@@ -4,6 +4,7 @@ import uuid
 
 from dfa_lib_python._tags import checked_tag
 from dfa_lib_python.agent import Agent, default_agents
+from dfa_lib_python.errors import SpecificationError
 from dfa_lib_python.performance import utc_now_text
 
 
@@ -11,6 +12,13 @@ def new_exec_tag(dataflow_tag):
     """An execution tag unique to this run: `<dataflow>-<UTC time>-<random>`."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
     return f"{dataflow_tag}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _checked_exec_tag(tag):
+    tag = str(tag)
+    if not tag or len(tag) > 255:
+        raise SpecificationError(f"an execution tag is 1 to 255 characters, got {tag[:40]!r}")
+    return tag
 
 
 class Execution:
@@ -33,7 +41,7 @@ class Execution:
 
     def __init__(self, dataflow_tag, tag=None, agents=None):
         self.dataflow_tag = checked_tag(dataflow_tag, "dataflow tag").lower()
-        self.tag = checked_tag(str(tag), "execution tag") if tag is not None else new_exec_tag(self.dataflow_tag)
+        self.tag = _checked_exec_tag(tag) if tag is not None else new_exec_tag(self.dataflow_tag)
         self.agents = list(agents) if agents is not None else default_agents()
         self.start_time = utc_now_text()
 

@@ -19,6 +19,7 @@ class Registry:
         self._dataflows = {}
         self._executions = {}
         self._current = {}  # dataflow tag -> Execution used by tasks created without exec_tag
+        self.exiting = False
 
     # ----------------------------------------------------------------- client
     def client(self):
@@ -28,7 +29,9 @@ class Registry:
                 if self._client is None or self._client.closed:
                     from dfa_lib_python.client import Client
 
-                    self._client = Client()
+                    # After the exit-time close no thread can start: records of late calls stay
+                    # in the spool for the next process.
+                    self._client = Client(start_sender=not self.exiting)
                 client = self._client
         return client
 
@@ -88,6 +91,7 @@ registry = Registry()
 
 
 def _close_at_exit():
+    registry.exiting = True
     try:
         registry.close_client()
     except Exception:  # noqa: BLE001 - never turn interpreter exit into a traceback

@@ -37,6 +37,7 @@ class Sender(threading.Thread):
         super().__init__(name="dfa_lib_python-sender", daemon=True)
         self.client = client
         self.batch_size = batch_size
+        self.batch_limit = batch_size  # lowered while batches time out or are too large
         self.flush_interval = flush_interval
         self.max_batch_bytes = max_batch_bytes
         self.wake = threading.Event()
@@ -85,14 +86,14 @@ class Sender(threading.Thread):
             return False
         if session.writable:
             session.sync()
-        batch = session.read_batch(self.batch_size, self.max_batch_bytes)
+        batch = session.read_batch(min(self.batch_size, self.batch_limit), self.max_batch_bytes)
         if batch is None:
             if not session.writable and not session.has_pending():
                 self.client.forget_adopted(session)
                 return True
             return False
         self._deliver(batch)
-        if (session.writable and len(batch.lines) < self.batch_size and self.down_since is None
+        if (session.writable and len(batch.lines) < min(self.batch_size, self.batch_limit) and self.down_since is None
                 and not self.stopping and not self.client.flush_waiting):
             self._wait(self.flush_interval)  # batch by time: let the next one fill up
         return True
@@ -118,6 +119,8 @@ class Sender(threading.Thread):
             try:
                 self.client.transport.send(lines)
             except Unavailable as error:
+                if error.too_big:
+                    self.batch_limit = max(1, len(lines) // 2)  # smaller batches until one succeeds
                 self._outage(str(error))
                 return
             except Rejected as error:
@@ -196,6 +199,7 @@ class Sender(threading.Thread):
 
     def _recovered(self, count):
         self.failures = 0
+        self.batch_limit = min(self.batch_size, self.batch_limit * 2)
         if self.down_since is not None:
             logger.info("dfa_lib_python: DfAnalyzer at %s is reachable again after %.0f s; sending the kept records",
                         self.client.url, time.time() - self.down_since)
@@ -210,6 +214,8 @@ class Sender(threading.Thread):
     def stop(self, join_timeout):
         self.stop_now = True
         self.wake.set()
+        if self.ident is None:
+            return True  # never started (client made during interpreter exit)
         self.join(join_timeout)
         return not self.is_alive()
 

@@ -2,7 +2,15 @@
 
 
 class Unavailable(Exception):
-    """The service cannot take the batch now (unreachable, 5xx, store busy): keep it and retry."""
+    """The service cannot take the batch now (unreachable, 5xx, store busy): keep it and retry.
+
+    Attributes:
+        too_big: the batch itself may be the problem (timed out, 413): retry with fewer messages.
+    """
+
+    def __init__(self, reason, too_big=False):
+        super().__init__(reason)
+        self.too_big = too_big
 
 
 class Rejected(Exception):

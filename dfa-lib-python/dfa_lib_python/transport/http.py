@@ -52,12 +52,20 @@ class HttpTransport(Transport):
                 self.url + "/api/v1/ingest", data=body, headers={"Content-Type": "application/json"},
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             )
+        except requests.ReadTimeout as error:
+            raise Unavailable(_failure(error), too_big=len(lines) > 1) from None
         except requests.RequestException as error:
             raise Unavailable(_failure(error)) from None
         if response.status_code < 300:
             return
+        if response.status_code == 413 and len(lines) > 1:
+            raise Unavailable("HTTP 413: the batch is too large", too_big=True)
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}")
+        if response.status_code in (404, 405):
+            # Not a batch-ingesting DfAnalyzer (e.g. the original Java one): keep everything.
+            raise Unavailable(f"{self.url} answers HTTP {response.status_code} to /api/v1/ingest; it is not a "
+                              "DfAnalyzer of this project (the original Java DfAnalyzer has no batched ingestion)")
         try:
             detail = response.json().get("detail")
         except ValueError:

@@ -1,5 +1,6 @@
 """dfa_lib_python keeps every record when the service is down, killed or refuses one."""
 import logging
+import os
 import time
 
 import pytest
@@ -28,8 +29,10 @@ def outage_warnings(caplog):
     return [r for r in caplog.records if r.name == "dfa_lib_python" and "not reachable" in r.getMessage()]
 
 
-def test_records_given_while_the_service_is_down_arrive_exactly_once_when_it_starts(tmp_path, spool_dir, caplog):
+def test_records_given_while_the_service_is_down_arrive_exactly_once_when_it_starts(tmp_path, spool_dir, caplog,
+                                                                                    monkeypatch):
     caplog.set_level(logging.INFO, logger="dfa_lib_python")
+    monkeypatch.setattr("dfa_lib_python.spool.SEGMENT_BYTES", 4096)  # the spool spans many files
     service = ServiceProcess(tmp_path / "dfa-data")  # not started yet
     try:
         # Small batches: the dependent task and the rows it depends on travel in different batches.
@@ -44,7 +47,9 @@ def test_records_given_while_the_service_is_down_arrive_exactly_once_when_it_sta
             training_epoch(task, epoch)
         task.end()
 
-        assert dfa_lib_python.flush(timeout=0.5) is False  # nobody to send to; the script went on
+        assert dfa_lib_python.flush(timeout=2) is False  # nobody to send to; the script went on
+        session = dfa_lib_python.get_client().session.directory
+        assert len([name for name in os.listdir(session) if name.endswith(".jsonl")]) > 3
         assert len(outage_warnings(caplog)) == 1
         assert "late" not in str(dfa_lib_python.get_client().rejected.read())
 
@@ -64,6 +69,8 @@ def test_records_given_while_the_service_is_down_arrive_exactly_once_when_it_sta
         assert service.query("SELECT COUNT(*) FROM late.ocomputeratio") == [[len(files)]]
         assert service.query("SELECT epoch, COUNT(*) FROM late_training.otrainingmodel GROUP BY epoch "
                              "ORDER BY epoch") == [[float(epoch), 1] for epoch in range(50)]
+        # Sent spool files are deleted; only the one being written stays.
+        assert len([name for name in os.listdir(session) if name.endswith(".jsonl")]) == 1
         assert service.query("SELECT status FROM task WHERE exec_id = (SELECT id FROM dataflow_execution "
                              f"WHERE tag = '{training.exec_tag}')") == [["FINISHED"]]
     finally:

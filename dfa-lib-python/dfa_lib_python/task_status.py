@@ -5,10 +5,11 @@ from enum import Enum
 class TaskStatus(Enum):
     """Status a task reports: READY when created, RUNNING after `begin()`, FINISHED after `end()`.
 
-    FAILED may be set by the user (`task.set_status(TaskStatus.FAILED)`) before `end()` or `save()`.
+    FAILED (an error) or ABORTED (interrupted) may be set before `end()`, which then keeps it.
     """
 
     READY = "READY"
     RUNNING = "RUNNING"
     FINISHED = "FINISHED"
     FAILED = "FAILED"
+    ABORTED = "ABORTED"

@@ -20,6 +20,7 @@ logger = logging.getLogger("dfa_lib_python")
 
 DEFAULT_URL = "http://localhost:22000/"  # the original library's default
 MAX_OVERFLOW = 100_000
+DEFAULT_EXIT_TIMEOUT = 10.0
 FLUSH_RETRY_SECONDS = 0.5  # how often a waiting flush() retries a service that is down
 
 
@@ -89,6 +90,7 @@ class Client:
         batch_size: most messages per request.
         flush_interval: seconds the sender waits for a batch to fill before sending what it has.
         exit_timeout: seconds the exit-time flush may take (what is not sent stays in the spool).
+            Default: DFA_EXIT_TIMEOUT, else 10; at most 2 while the service is down.
         start_sender: False only spools (another process sends it later).
 
     Example:
@@ -98,14 +100,15 @@ class Client:
         print(client.query("SELECT epoch, loss FROM mydf.otrainingmodel").rows)
     """
 
-    def __init__(self, url=None, spool_dir=None, batch_size=500, flush_interval=0.1, exit_timeout=10.0,
+    def __init__(self, url=None, spool_dir=None, batch_size=500, flush_interval=0.1, exit_timeout=None,
                  max_batch_bytes=4 * 1024 * 1024, start_sender=True):
         self.url = normalize_url(url or os.environ.get("DFA_URL") or DEFAULT_URL)
         self.transport = make_transport(self.url)
         self.spool_dir = self._usable_spool_dir(spool_dir or default_spool_dir())
         self.session = SpoolSession.create(self.spool_dir, self.url)
         self.rejected = RejectedFile(self.spool_dir)
-        self.exit_timeout = exit_timeout
+        self.exit_timeout = float(exit_timeout if exit_timeout is not None
+                                  else os.environ.get("DFA_EXIT_TIMEOUT", DEFAULT_EXIT_TIMEOUT))
         self._adopted = []
         self._adopted_lock = threading.Lock()
         self.adopt_orphans()

@@ -63,6 +63,7 @@ class SpoolSession:
         self.writable = writable
         self._write_lock = threading.Lock()
         self._write_fd = None
+        self._retired_fds = []
         self._write_segment = 0
         self._write_size = 0
         self._unsynced = False
@@ -127,8 +128,7 @@ class SpoolSession:
         old = self._write_fd
         self._write_fd, self._write_segment, self._write_size = fd, number, os.fstat(fd).st_size
         if old is not None:
-            os.fsync(old)
-            os.close(old)
+            self._retired_fds.append(old)  # fsynced and closed by the sender, not in the caller
 
     def append(self, line):
         """Appends one encoded message (bytes ending with a newline). Thread-safe."""
@@ -147,14 +147,16 @@ class SpoolSession:
         if self.writable and self._unsynced:
             self._unsynced = False
             with self._write_lock:
-                fd = self._write_fd
-                if fd is None:
-                    return
-                fd = os.dup(fd)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                retired, self._retired_fds = self._retired_fds, []
+                fd = None if self._write_fd is None else os.dup(self._write_fd)
+            for old in retired:
+                os.fsync(old)
+                os.close(old)
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     # ----------------------------------------------------------------- reading
     def _load_ack(self):
@@ -285,6 +287,10 @@ class SpoolSession:
             os.close(fd)
         self._read_fds.clear()
         with self._write_lock:
+            for old in self._retired_fds:
+                os.fsync(old)
+                os.close(old)
+            self._retired_fds = []
             if self._write_fd is not None:
                 if not removed:
                     os.fsync(self._write_fd)

@@ -57,6 +57,7 @@ class HttpTransport(Transport):
         except requests.RequestException as error:
             raise Unavailable(_failure(error)) from None
         if response.status_code < 300:
+            self._check_acknowledged(response, len(lines))
             return
         if response.status_code == 413 and len(lines) > 1:
             raise Unavailable("HTTP 413: the batch is too large", too_big=True)
@@ -73,6 +74,16 @@ class HttpTransport(Transport):
         if isinstance(detail, dict) and detail.get("message_id"):
             raise Rejected(detail["message_id"], str(detail.get("error") or detail))
         raise BadRequest(response.status_code, _reason(response))
+
+    def _check_acknowledged(self, response, count):
+        """A 200 from something that is not DfAnalyzer must not make the client forget records."""
+        try:
+            acknowledged = response.json().get("acknowledged")
+        except (ValueError, AttributeError):
+            acknowledged = None
+        if not isinstance(acknowledged, list) or len(acknowledged) != count:
+            raise Unavailable(f"{self.url}/api/v1/ingest answered {response.status_code} without acknowledging the "
+                              f"{count} messages sent; is DFA_URL the address of DfAnalyzer?")
 
     def query(self, sql, limit):
         try:

@@ -1,5 +1,8 @@
 """dfa_lib_python used as the original library was: scripts store the rows the original stack stored."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -59,6 +62,20 @@ def test_original_style_script_stores_the_rows_of_the_original_stack(connected):
         "LEFT JOIN data_transformation n ON dd.next_dt_id = n.id WHERE s.table_name = 'oextractratio' ORDER BY 1, 2")
     assert sorted(map(tuple, links), key=str) == sorted(
         [("extractratio", None), ("extractratio", "computeratio")], key=str)
+
+
+def test_unchanged_original_script_with_dfa_url_delivers_everything_by_exit(shared_dfa_service, tmp_path):
+    # No connect(), no flush(): only the original API and DFA_URL (with the trailing slash the
+    # original default has). The exit-time flush delivers everything before the process ends.
+    script = "from client_scripts import original_script\noriginal_script('unchanged', ('x', 'y', 'z'))\n"
+    env = dict(os.environ, DFA_URL=shared_dfa_service.url + "/", DFA_SPOOL_DIR=str(tmp_path / "spool"),
+               PYTHONPATH=os.path.dirname(__file__))
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert shared_dfa_service.query("SELECT name, ratio, computeratio_task_id IS NOT NULL FROM unchanged.oextractratio "
+                                     "ORDER BY name") == [["x", 0.25, True], ["y", 0.5, True], ["z", 0.75, True]]
+    assert shared_dfa_service.query("SELECT COUNT(*) FROM unchanged.ocomputeratio") == [[3]]
+    assert os.listdir(tmp_path / "spool" / "sessions") == []
 
 
 def test_keras_prov_style_and_upstream_style_store_each_row_once(connected):

@@ -15,7 +15,8 @@ class Attribute:
         Attribute("learning_rate", AttributeType.NUMERIC)
     """
 
-    def __init__(self, name, type):
+    def __init__(self, name, type=None, attribute_type=None):
+        type = attribute_type if type is None else type  # `attribute_type=` as some original scripts spell it
         self.name = checked_tag(name, "attribute name")
         if self.name.lower() == "id" or self.name.lower().endswith("_task_id"):
             raise SpecificationError(f"attribute name {name!r} clashes with a column DfAnalyzer adds to every set "

@@ -22,7 +22,8 @@ class Set:
         i_test = Set("oTrainingModel", SetType.INPUT, o_train.attributes, dependency="TrainingModel")
     """
 
-    def __init__(self, tag, type, attributes=None, extractors=None, dependency=None):
+    def __init__(self, tag, type=None, attributes=None, extractors=None, dependency=None, set_type=None):
+        type = set_type if type is None else type  # `set_type=` as some original scripts spell it
         if dependency is None and extractors is not None and not isinstance(extractors, (list, tuple)):
             # Tolerates Set(tag, type, attributes, "producer"): the fourth argument was a dependency.
             extractors, dependency = None, extractors

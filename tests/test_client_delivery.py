@@ -1,6 +1,8 @@
 """dfa_lib_python keeps every record when the service is down, killed or refuses one."""
 import logging
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -120,3 +122,23 @@ def test_a_record_the_service_refuses_goes_to_the_rejected_file_and_the_rest_arr
     refusals = [r for r in caplog.records if "refused a record" in r.getMessage()]
     assert len(refusals) == 1 and "not a number" in refusals[0].getMessage()
     assert client.status["rejected_messages"] == 1
+
+
+def test_a_script_that_ends_while_the_service_is_down_leaves_its_records_for_the_next_run(tmp_path):
+    service = ServiceProcess(tmp_path / "dfa-data")  # not started
+    env = dict(os.environ, DFA_URL=service.url, DFA_SPOOL_DIR=str(tmp_path / "spool"),
+               PYTHONPATH=os.path.dirname(__file__))
+    script = "from client_scripts import original_script\noriginal_script('after_exit')\n"
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("is not reachable") == 1
+    assert run.stderr.count("could not be sent") == 1 and "sent by the next program" in run.stderr
+    try:
+        service.start()
+        flush = subprocess.run([sys.executable, "-m", "dfa_lib_python", "flush"], env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert flush.returncode == 0, flush.stderr
+        assert service.query("SELECT name, ratio FROM after_exit.oextractratio ORDER BY name") == expected_ratio_rows()
+        assert service.query("SELECT COUNT(*) FROM task") == [[2]]
+    finally:
+        service.stop()

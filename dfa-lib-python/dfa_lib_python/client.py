@@ -21,6 +21,7 @@ logger = logging.getLogger("dfa_lib_python")
 DEFAULT_URL = "http://localhost:22000/"  # the original library's default
 MAX_OVERFLOW = 100_000
 DEFAULT_EXIT_TIMEOUT = 10.0
+EXIT_TIMEOUT_WHEN_DOWN = 2.0
 FLUSH_RETRY_SECONDS = 0.5  # how often a waiting flush() retries a service that is down
 
 
@@ -234,13 +235,15 @@ class Client:
         """Whether records of this process (or adopted ones) wait to be sent."""
         return bool(self._overflow) or bool(self.adopted_sessions()) or self.session.has_pending()
 
-    def flush(self, timeout=30.0):
+    def flush(self, timeout=30.0, timeout_when_down=None):
         """Waits until every record given so far is stored by the service, at most `timeout`
-        seconds (None: no limit). Returns True when everything is stored; False when records are
-        still waiting (they stay in the spool and are sent later). Never raises."""
+        seconds (None: no limit), or `timeout_when_down` seconds once the service is found down.
+        Returns True when everything is stored; False when records are still waiting (they stay
+        in the spool and are sent later). Never raises."""
         if self.closed:
             return not self.pending()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         target = self.session.write_position()
         self.flush_waiting += 1
         try:
@@ -254,6 +257,9 @@ class Client:
                         return False
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
+                        return False
+                    if (timeout_when_down is not None and self._sender.down_since is not None
+                            and time.monotonic() - started >= timeout_when_down):
                         return False
                     self._sender.progress.wait(0.05 if remaining is None else min(remaining, 0.05))
                     if self._sender.down_since is not None and time.monotonic() - last_retry > FLUSH_RETRY_SECONDS:
@@ -293,8 +299,9 @@ class Client:
         if self.closed:
             return
         if timeout is None:
-            timeout = self.exit_timeout if self._sender.down_since is None else min(self.exit_timeout, 2.0)
-        done = self.flush(timeout)
+            done = self.flush(self.exit_timeout, timeout_when_down=min(self.exit_timeout, EXIT_TIMEOUT_WHEN_DOWN))
+        else:
+            done = self.flush(timeout)
         self._sender.stopping = True
         stopped = self._sender.stop(join_timeout=1.0)
         self.closed = True

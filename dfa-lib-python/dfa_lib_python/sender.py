@@ -5,7 +5,6 @@ import random
 import threading
 import time
 
-from dfa_lib_python.spool import SpoolSession
 from dfa_lib_python.transport import BadRequest, Rejected, Unavailable
 
 logger = logging.getLogger("dfa_lib_python")
@@ -133,6 +132,7 @@ class Sender(threading.Thread):
                 break
             break
         batch.session.ack(batch)
+        self._rejected_ids.clear()  # only needed until the batch holding them is acknowledged
         self.sent_messages += len(batch.lines)
         self._recovered(len(batch.lines))
 
@@ -219,5 +219,3 @@ class Sender(threading.Thread):
         self.join(join_timeout)
         return not self.is_alive()
 
-
-__all__ = ["Sender", "SpoolSession"]

@@ -1,5 +1,4 @@
 """Sending batches to a DfAnalyzer service over HTTP."""
-import json
 import logging
 
 import requests
@@ -99,7 +98,3 @@ class HttpTransport(Transport):
     def close(self):
         self._session.close()
 
-
-def decode(lines):
-    """The messages of a batch as dicts (for transports that do not send bytes)."""
-    return [json.loads(line) for line in lines]

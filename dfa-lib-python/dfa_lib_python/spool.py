@@ -81,12 +81,15 @@ class SpoolSession:
         sessions = os.path.join(root, "sessions")
         os.makedirs(sessions, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        directory = os.path.join(sessions, name)
-        os.makedirs(directory)
-        lock_fd = os.open(os.path.join(directory, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        # Built under a hidden name and renamed once locked, so no other process adopts it meanwhile.
+        building = os.path.join(sessions, "." + name)
+        os.makedirs(building)
+        lock_fd = os.open(os.path.join(building, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with open(os.path.join(directory, "meta.json"), "w", encoding="utf-8") as meta:
+        with open(os.path.join(building, "meta.json"), "w", encoding="utf-8") as meta:
             json.dump({"url": url, "pid": os.getpid(), "created": time.time()}, meta)
+        directory = os.path.join(sessions, name)
+        os.rename(building, directory)
         return cls(directory, lock_fd, writable=True)
 
     @classmethod
@@ -99,8 +102,8 @@ class SpoolSession:
         adopted = []
         for name in sorted(os.listdir(sessions)):
             directory = os.path.join(sessions, name)
-            if directory in exclude or not os.path.isdir(directory):
-                continue
+            if name.startswith(".") or directory in exclude or not os.path.isdir(directory):
+                continue  # hidden: still being created by its process
             try:
                 lock_fd = os.open(os.path.join(directory, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
             except OSError:

@@ -106,7 +106,7 @@ class ModelStore:
                 tx.execute("UPDATE model_file SET task_id = ?, format = ?, size_bytes = ?, sha256 = ?, created_at = ? "
                            "WHERE id = ?", [task_id, file_format, size, digest, created, model_id])
             else:
-                model_id = tx.fetch("SELECT COALESCE(MAX(id), 0) + 1 FROM model_file")[0][0]
+                model_id = (tx.fetch("SELECT CAST(MAX(id) AS BIGINT) FROM model_file")[0][0] or 0) + 1
                 tx.execute("INSERT INTO model_file (id, task_id, exec_id, path, format, size_bytes, sha256, created_at) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [model_id, task_id, exec_id, relative, file_format, size, digest, created])

@@ -13,6 +13,7 @@ from dfanalyzer.ingest import Ingestor, MessageRejected
 log = logging.getLogger(__name__)
 
 ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router]
+ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 
 def create_app(store, settings):

@@ -8,6 +8,7 @@ from dfanalyzer.cli.client import ServiceError
 from dfanalyzer.errors import DfaError
 
 COMMANDS = [service, query, export, graph, runs]
+COMMANDS.append(__import__("dfanalyzer.cli.model", fromlist=["register"]))  # `dfanalyzer model` (keras_prov)
 
 
 def build_parser():

@@ -1,0 +1,79 @@
+"""Keras 3 that records its own provenance.
+
+`import keras_prov as keras` gives the whole Keras 3 API unchanged (`keras.layers.Dense`,
+`keras.optimizers.SGD`, `from keras_prov import layers`, ...) except that `Model` and
+`Sequential` record every `fit` and `evaluate` in DfAnalyzer: hyperparameters, layers, one row
+per epoch, learning-rate adaptations, test results and the trained model, as W3C PROV data you
+can query with SQL while training runs.
+
+Example:
+    import keras_prov as keras
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    model.provenance(dataflow_tag="digits", hyperparameters=True, adaptation=True, extra={"seed": 1})
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=5, validation_split=0.2)     # DFA_URL says where DfAnalyzer is
+    model.evaluate(x_test, y_test)
+    keras.flush()                                       # optional: wait until everything is stored
+
+Functions:
+    autolog(...): the same for code that keeps `import keras`.
+    flush(timeout=30): waits until the provenance and the trained models are stored.
+"""
+import importlib
+import sys
+import types
+
+import keras as _keras
+
+from keras_prov.autolog import autolog
+from keras_prov.errors import ProvenanceConfigError, ProvenanceError
+from keras_prov.model import Model
+from keras_prov.provenance import Provenance
+from keras_prov.sequential import Sequential
+
+__version__ = "0.1.0"
+__keras_version__ = _keras.__version__
+
+_OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceError", "ProvenanceConfigError",
+        "models"}
+
+
+def flush(timeout=30.0):
+    """Waits at most `timeout` seconds until every record and trained model given so far is stored.
+    Returns True when everything is stored. Never raises."""
+    import time
+
+    import dfa_lib_python
+
+    from keras_prov.model_store_client import background
+
+    deadline = time.monotonic() + timeout
+    stored = dfa_lib_python.flush(timeout)
+    models_stored = background.wait(max(0.0, deadline - time.monotonic()))
+    return bool(stored and models_stored)
+
+
+def __getattr__(name):
+    """Everything keras_prov does not define comes from Keras itself."""
+    try:
+        return getattr(_keras, name)
+    except AttributeError:
+        raise AttributeError(f"module 'keras_prov' has no attribute {name!r} (nor has keras)") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(dir(_keras)))
+
+
+def _alias_keras_submodules():
+    """Makes `import keras_prov.layers` and `from keras_prov.layers import Dense` work: every public
+    Keras submodule is also importable under keras_prov."""
+    for name in dir(_keras):
+        value = getattr(_keras, name, None)
+        if isinstance(value, types.ModuleType) and not name.startswith("_") and name not in _OWN:
+            sys.modules.setdefault(f"{__name__}.{name}", value)
+
+
+_alias_keras_submodules()
+models = importlib.import_module("keras_prov.models")

@@ -1,0 +1,128 @@
+"""One model's execution in DfAnalyzer: its dataflow, its execution tag and its tasks."""
+import datetime
+import logging
+import threading
+
+import dfa_lib_python
+from dfa_lib_python.client import normalize_url
+from dfa_lib_python.dataset import DataSet
+from dfa_lib_python.element import Element
+from dfa_lib_python.registry import registry
+from dfa_lib_python.task import Task
+from dfa_lib_python.task_status import TaskStatus
+
+from keras_prov import training_dataflow
+from keras_prov.environment import Environment
+from keras_prov.training_dataflow import TrainingDataflow
+
+logger = logging.getLogger("keras_prov")
+
+
+class ExecutionRecorder:
+    """Records the fits and evaluations of one model as tasks of one execution.
+
+    Created by `model.provenance(...)`; every `fit` adds a TrainingModel task (and its Adaptation
+    tasks), every `evaluate` a TestingModel task depending on the last training task.
+
+    Args:
+        provenance: the `Provenance` settings.
+
+    Attributes:
+        flow: the `TrainingDataflow` (its `.dataflow` is what `model.get_dataflow()` returns).
+        exec_tag: the execution tag all tasks of this model share.
+        last_training_task: the dfa_lib_python Task of the latest fit, or None.
+    """
+
+    def __init__(self, provenance):
+        self.provenance = provenance
+        self.flow = TrainingDataflow(provenance)
+        self.exec_tag = self.flow.dataflow.exec_tag
+        self.last_training_task = None
+        self.last_learning_rate = None
+        self._task_number = 0
+        self._started = False
+        self._lock = threading.Lock()
+
+    @property
+    def dataflow(self):
+        return self.flow.dataflow
+
+    @property
+    def dataflow_tag(self):
+        return self.flow.dataflow.tag
+
+    def next_task_id(self):
+        with self._lock:
+            self._task_number += 1
+            return str(self._task_number)
+
+    def start(self):
+        """Sends the dataflow specification, once per execution; the execution and its agents go
+        with the first task."""
+        if self._started:
+            return
+        if self.provenance.url:
+            connect_to(self.provenance.url)
+        Environment.current().add_to(self.flow.dataflow.execution)
+        self.save_dataflow()
+        self._started = True
+
+    def save_dataflow(self):
+        self.dataflow.save()
+
+    def new_task(self, transformation, dependency=None):
+        return Task(self.next_task_id(), self.dataflow_tag, self.exec_tag, transformation.lower(),
+                    dependency=dependency)
+
+    def record_test(self, metrics, started, elapsed):
+        """A TestingModel task with the metrics `evaluate` returned."""
+        self.start()
+        if self.flow.add_test_metrics(metrics):
+            self.save_dataflow()
+        task = self.new_task(training_dataflow.TESTING, dependency=self.last_training_task)
+        by_column = {training_dataflow.column_name(name): value for name, value in metrics.items()}
+        values = [started, elapsed] + [_number(by_column.get(column)) for column in self.flow.test_columns[2:]]
+        task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [Element(values)]))
+        task.begin()
+        task.end()
+        return task
+
+    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause):
+        """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`."""
+        task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
+        adaptation_id = f"{training_task.id}-{task.id}"
+        stamp = utc_now()
+        task.add_dataset(DataSet(training_dataflow.ADAPTATION_INPUT,
+                                 [Element([adaptation_id, epoch, old_rate, cause])]))
+        task.begin()
+        task.add_dataset(DataSet(training_dataflow.ADAPTATION_OUTPUT,
+                                 [Element([adaptation_id, epoch, old_rate, new_rate, cause, stamp])]))
+        task.end()
+        return task
+
+
+def mark_failed(task, error):
+    """Ends `task` as FAILED (an exception) or ABORTED (KeyboardInterrupt) with the error's message."""
+    task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
+    task.error = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    task.end()
+
+
+def connect_to(url):
+    """Makes dfa_lib_python send to `url` unless it already does."""
+    current = registry._client  # not get_client(): that would open a client for DFA_URL first
+    if current is None or current.closed or current.url != normalize_url(url):
+        dfa_lib_python.connect(url)
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _number(value):
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

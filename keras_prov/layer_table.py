@@ -1,0 +1,93 @@
+"""One row per layer of a model: the iLayers set."""
+
+NUMERIC = "NUMERIC"
+TEXT = "TEXT"
+
+ATTRIBUTES = [
+    ("layer_index", NUMERIC),
+    ("name", TEXT),
+    ("class_name", TEXT),
+    ("output_shape", TEXT),
+    ("parameters", NUMERIC),
+    ("units", NUMERIC),
+    ("filters", NUMERIC),
+    ("kernel_size", TEXT),
+    ("strides", TEXT),
+    ("padding", TEXT),
+    ("activation", TEXT),
+    ("dropout_rate", NUMERIC),
+]
+
+
+class LayerTable:
+    """Describes the layers of a Keras model as rows of the iLayers set.
+
+    Each row holds the layer's position, name, class, output shape, parameter count and, where the
+    layer has them, units, filters, kernel size, strides, padding, activation and dropout rate
+    (None otherwise).
+
+    Args:
+        model: a built Keras model.
+
+    Example:
+        >>> rows = LayerTable(model).rows()
+        >>> rows[0][:3]
+        [0, 'conv2d', 'Conv2D']
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def rows(self):
+        return [self.describe(index, layer) for index, layer in enumerate(self.model.layers)]
+
+    @staticmethod
+    def describe(index, layer):
+        activation = getattr(layer, "activation", None)
+        if activation is not None and not isinstance(activation, str):
+            activation = getattr(activation, "__name__", None) or type(activation).__name__
+        dropout = getattr(layer, "rate", None) if "Dropout" in type(layer).__name__ else getattr(layer, "dropout", None)
+        return [
+            index,
+            layer.name,
+            type(layer).__name__,
+            _output_shape(layer),
+            _count(layer),
+            _number(getattr(layer, "units", None)),
+            _number(getattr(layer, "filters", None)),
+            _text(getattr(layer, "kernel_size", getattr(layer, "pool_size", None))),
+            _text(getattr(layer, "strides", None)),
+            _text(getattr(layer, "padding", None)),
+            activation,
+            _number(dropout),
+        ]
+
+
+def _output_shape(layer):
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        shape = getattr(layer, "output_shape", None)
+        if shape is None:
+            return None
+    return str(tuple(shape))
+
+
+def _count(layer):
+    try:
+        return layer.count_params()
+    except ValueError:  # a layer that is not built yet has no weights to count
+        return None
+
+
+def _number(value):
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value):
+    return None if value is None else str(value)

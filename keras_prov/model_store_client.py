@@ -1,0 +1,160 @@
+"""Putting a trained model into DfAnalyzer's model store without holding up training."""
+import atexit
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+
+import dfa_lib_python
+import requests
+
+from keras_prov.model_archive import ModelArchive
+
+logger = logging.getLogger("keras_prov")
+
+EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "60"))
+
+
+class ModelStoreClient:
+    """Saves the model at the end of fit and hands its files to DfAnalyzer's model store.
+
+    The files are written on the training thread (the model must not change while it is saved),
+    which costs one `model.save` once per fit. Everything else happens on a background thread:
+    it waits until dfa_lib_python has delivered the training task, then uploads the files
+    (`POST /api/v1/models`) or, with `DFA_URL=embedded:/dir`, registers the files already written
+    into `/dir/models`. A failed upload is logged with the local path of the files, which are kept;
+    training never waits for it and never fails because of it. `keras_prov.flush()` waits for it.
+
+    The path recorded in oTrainedModel is the path inside the model store:
+    `<dataflow>/<exec>/<task>/<file>` (under `<data dir>/models/`).
+
+    Args:
+        url: dfa_lib_python's URL, "http://host:port" or "embedded:/path".
+
+    Example:
+        >>> files = ModelStoreClient("http://127.0.0.1:22000").store(model, training_task)
+        >>> files[0]["path"]
+        'alexnet/alexnet-20260101T120000-1a2b3c/1/model.keras'
+    """
+
+    def __init__(self, url):
+        self.url = url
+
+    @classmethod
+    def for_recorder(cls, recorder):
+        return cls(dfa_lib_python.get_client().url)
+
+    @property
+    def embedded_dir(self):
+        return self.url[len("embedded:"):] if self.url.startswith("embedded:") else None
+
+    def store(self, model, task):
+        """Saves `model` for the training `task`; returns the file descriptions (file_name, path,
+        format, size_bytes, sha256), or [] when the model could not be saved (logged)."""
+        folder = "/".join([task.dataflow_tag.lower(), task.exec_tag, str(task.id)])
+        if self.embedded_dir:
+            directory = os.path.join(self.embedded_dir, "models", *folder.split("/"))
+        else:
+            directory = tempfile.mkdtemp(prefix="keras_prov-model-")
+        try:
+            files = ModelArchive(directory).save(model)
+        except Exception:  # noqa: BLE001 - an unsavable model (e.g. unregistered custom layer) must not stop fit
+            logger.exception("keras_prov could not save the trained model; it is not stored (the rest of the "
+                             "provenance is)")
+            if not self.embedded_dir:
+                shutil.rmtree(directory, ignore_errors=True)
+            return []
+        for described in files:
+            described["path"] = f"{folder}/{described['file_name']}"
+        background.submit(self._deliver, task, files, None if self.embedded_dir else directory)
+        return files
+
+    def _deliver(self, task, files, staging):
+        if not dfa_lib_python.flush(timeout=EXIT_TIMEOUT):
+            logger.warning("keras_prov: the training task is not stored yet, so its model files cannot be recorded; "
+                           "they are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
+            return
+        if self.embedded_dir:
+            self._register_embedded(task, files)
+        else:
+            self._upload(task, files, staging)
+
+    def _register_embedded(self, task, files):
+        from dfanalyzer.model_store import ModelStore
+
+        store = dfa_lib_python.get_client().transport.store
+        models = ModelStore(store, os.path.join(self.embedded_dir, "models"))
+        for described in files:
+            models.register(task.dataflow_tag, task.exec_tag, str(task.id), described["path"], described["format"])
+
+    def _upload(self, task, files, staging):
+        try:
+            for described in files:
+                with open(described["local_path"], "rb") as body:
+                    response = requests.post(
+                        self.url + "/api/v1/models", data=body, timeout=300,
+                        headers={"Content-Type": "application/octet-stream"},
+                        params={"dataflow": task.dataflow_tag, "exec": task.exec_tag, "task": str(task.id),
+                                "file_name": described["file_name"], "format": described["format"],
+                                "sha256": described["sha256"]})
+                if response.status_code >= 400:
+                    raise UploadRefused(f"HTTP {response.status_code}: {response.text[:500]}")
+        except (requests.RequestException, OSError, UploadRefused) as error:
+            logger.warning("keras_prov could not upload the trained model to %s (%s); its files are kept in %s",
+                           self.url, error, staging)
+            return
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+class UploadRefused(Exception):
+    """The service answered an upload with an error."""
+
+
+class BackgroundWork:
+    """One daemon thread running model deliveries in order; `wait(timeout)` waits for them."""
+
+    def __init__(self):
+        self._jobs = queue.Queue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def submit(self, function, *args):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="keras_prov-models", daemon=True)
+                self._thread.start()
+        self._jobs.put((function, args))
+
+    def _run(self):
+        while True:
+            function, args = self._jobs.get()
+            try:
+                function(*args)
+            except Exception:  # noqa: BLE001 - one failed delivery must not stop the next ones
+                logger.exception("keras_prov: storing a trained model failed")
+            finally:
+                self._jobs.task_done()
+
+    def wait(self, timeout=None):
+        """True when every submitted delivery has finished within `timeout` seconds."""
+        done = threading.Event()
+
+        def watch():
+            self._jobs.join()
+            done.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        return done.wait(timeout)
+
+
+background = BackgroundWork()
+
+
+def _wait_at_exit():
+    if not background.wait(EXIT_TIMEOUT):
+        logger.warning("keras_prov: a trained model was still being stored at exit; its files are kept locally")
+
+
+atexit.register(_wait_at_exit)

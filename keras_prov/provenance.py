@@ -1,0 +1,70 @@
+"""What a model records about its training runs, and where."""
+import re
+
+from keras_prov.errors import ProvenanceConfigError
+from keras_prov.hyperparameter_catalog import HyperparameterCatalog
+
+TAG_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+DEFAULT_DATAFLOW_TAG = "keras_prov"
+
+
+class Provenance:
+    """The provenance settings of a model: what `fit` and `evaluate` record.
+
+    Pass it to `model.provenance(...)` (same arguments) or to `model.fit(..., provenance=...)`.
+
+    Args:
+        dataflow_tag: name of the dataflow; also the SQL schema of its tables (lower-cased), e.g.
+            "alexnet" gives `alexnet.otrainingmodel`. Letters, digits, '_', '-', '.'.
+        hyperparameters: True records every built-in hyperparameter in iTrainingModel
+            (optimizer, learning rate, momentum, ..., batch size, epochs, parameter counts);
+            False only those switched on in `hyps`.
+        adaptation: record every learning-rate change between epochs as an Adaptation task.
+        hyps: `{"LEARNING_RATE": True, ...}` picks built-in hyperparameters as the original
+            Keras-Prov did (case-insensitive).
+        extra: your own hyperparameters with their values, e.g. `{"dropout": 0.3, "augment": "flip"}`.
+        exec_tag: tag of the execution; by default one new tag per model and process
+            ("<dataflow_tag>-<UTC time>-<random>"). Every fit/evaluate of the model joins it.
+        store_model: at the end of fit save the model (`.keras`) and its weights (`.weights.h5`)
+            into DfAnalyzer's model store and record them in oTrainedModel.
+        url: where DfAnalyzer is, e.g. "http://127.0.0.1:22000" or "embedded:/path/to/dir";
+            None uses `DFA_URL` (dfa_lib_python's default).
+
+    Example:
+        >>> import keras_prov as keras
+        >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2)])
+        >>> model.compile("adam", "mse")
+        >>> model.provenance(dataflow_tag="tiny", extra={"seed": 7})
+        >>> model.fit(x, y, epochs=3)                      # recorded
+        >>> model.fit(x, y, provenance=False)              # not recorded
+    """
+
+    def __init__(self, dataflow_tag=DEFAULT_DATAFLOW_TAG, hyperparameters=True, adaptation=True, hyps=None,
+                 extra=None, exec_tag=None, store_model=True, url=None):
+        self.dataflow_tag = _checked_tag(dataflow_tag, "dataflow_tag")
+        self.exec_tag = None if exec_tag is None else _checked_tag(exec_tag, "exec_tag")
+        if hyps is not None and not isinstance(hyps, dict):
+            raise ProvenanceConfigError(
+                f"hyps must be a dict like {{'LEARNING_RATE': True}}, got {type(hyps).__name__}")
+        self.hyperparameters = bool(hyperparameters)
+        self.adaptation = bool(adaptation)
+        self.hyps = dict(hyps or {})
+        self.catalog = HyperparameterCatalog(self.hyperparameters, self.hyps, extra)
+        self.extra = dict(self.catalog.extra)
+        self.store_model = bool(store_model)
+        if url is not None and not isinstance(url, str):
+            raise ProvenanceConfigError(f"url must be a string such as 'http://127.0.0.1:22000', got {url!r}")
+        self.url = url
+
+    def __repr__(self):
+        return (f"Provenance(dataflow_tag={self.dataflow_tag!r}, hyperparameters={self.hyperparameters}, "
+                f"adaptation={self.adaptation}, extra={self.extra!r}, exec_tag={self.exec_tag!r}, "
+                f"store_model={self.store_model})")
+
+
+def _checked_tag(tag, what):
+    if not isinstance(tag, str) or not TAG_PATTERN.match(tag) or len(tag) > 255:
+        raise ProvenanceConfigError(
+            f"{what} {tag!r} cannot name a dataflow: use up to 255 letters, digits, '_', '-' or '.', "
+            "starting with a letter or '_'")
+    return tag

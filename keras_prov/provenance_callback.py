@@ -1,0 +1,220 @@
+"""The Keras callback that turns one `fit` into a TrainingModel task and its Adaptation tasks."""
+import logging
+import time
+
+import keras
+from dfa_lib_python.dataset import DataSet
+from dfa_lib_python.element import Element
+
+from keras_prov import training_dataflow
+from keras_prov.execution_recorder import mark_failed, utc_now
+from keras_prov.hyperparameter_catalog import current_learning_rate
+from keras_prov.layer_table import LayerTable
+from keras_prov.model_store_client import ModelStoreClient
+
+logger = logging.getLogger("keras_prov")
+
+SCHEDULER_CAUSES = ("LearningRateScheduler",)
+PLATEAU_CAUSES = ("ReduceLROnPlateau",)
+
+
+class ProvenanceCallback(keras.callbacks.Callback):
+    """Records one `fit` while it runs; added by keras_prov's `fit`, never by hand.
+
+    - on_train_begin: the TrainingModel task starts with iTrainingModel (hyperparameters) and
+      iLayers (one row per layer).
+    - on_epoch_begin / on_epoch_end: one oTrainingModel row per epoch (epoch counted from 1 as
+      Keras prints it, timestamp, elapsed seconds, the learning rate the epoch trained with, every
+      metric in the logs; val_* None on epochs without validation). A learning rate that differs
+      from the previous epoch's is recorded as an Adaptation task whose `epoch` is the first epoch
+      trained with the new rate and whose cause is the callback that changed it, the schedule's
+      class, or "manual".
+    - on_train_end: EarlyStopping's outcome, the trained model's files (oTrainedModel), FINISHED.
+
+    Each hook only builds a few Python lists and hands them to dfa_lib_python, which queues them
+    for its sender thread. A failure inside a hook is logged once and turns capture off for the
+    rest of the fit: provenance never stops training.
+
+    Args:
+        recorder: the model's `ExecutionRecorder`.
+        fit_arguments: this fit's arguments by name (x, batch_size, epochs, validation_split, ...).
+        user_callbacks: the callbacks the user passed to fit (to name the cause of a rate change).
+    """
+
+    def __init__(self, recorder, fit_arguments, user_callbacks):
+        super().__init__()
+        self.recorder = recorder
+        self.fit_arguments = fit_arguments
+        self.user_callbacks = list(user_callbacks)
+        self.task = None
+        self.enabled = True
+        self.finished = False
+        self.epoch_started = None
+        self.epoch_rate = None
+        self.previous_rate = None
+        self.schedule_name = None
+        self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
+
+    # -- Keras hooks -------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self._guarded(self._train_begin)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.enabled:
+            started = time.perf_counter()
+            self._guarded(self._epoch_begin, epoch)
+            self._cost = time.perf_counter() - started
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.enabled:
+            started = time.perf_counter()
+            self._guarded(self._epoch_end, epoch, logs or {})
+            self.callback_costs.append(self._cost + time.perf_counter() - started)
+
+    def on_train_end(self, logs=None):
+        self._guarded(self._train_end)
+
+    def fail(self, error):
+        """Ends the training task as FAILED (or ABORTED for KeyboardInterrupt); fit re-raises."""
+        if self.task is None or self.finished:
+            return
+        self.finished = True
+        try:
+            mark_failed(self.task, error)
+        except Exception:  # noqa: BLE001 - the user's own exception must surface, not ours
+            logger.exception("keras_prov could not record the failure of the training task")
+
+    # -- what the hooks do -------------------------------------------------------------------
+
+    def _train_begin(self):
+        recorder = self.recorder
+        recorder.start()
+        optimizer = self.model.optimizer
+        learning_rate = getattr(optimizer, "_learning_rate", None)
+        if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            self.schedule_name = type(learning_rate).__name__
+        if recorder.flow.add_metrics(self._expected_metrics()):
+            recorder.save_dataflow()
+        self.task = recorder.new_task(training_dataflow.TRAINING)
+        recorder.last_training_task = self.task
+        catalog = recorder.provenance.catalog
+        hyperparameters = catalog.values(self.model, self.fit_arguments, self.params or {})
+        self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS, [Element(hyperparameters)]))
+        self.task.add_dataset(DataSet(training_dataflow.LAYERS,
+                                      [Element(row) for row in LayerTable(self.model).rows()]))
+        self.task.begin()
+        rate = current_learning_rate(optimizer)
+        # A rate set by hand between two fits is an adaptation too.
+        self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate
+
+    def _epoch_begin(self, epoch):
+        self.epoch_started = time.time()
+        rate = current_learning_rate(self.model.optimizer)
+        if rate != self.previous_rate and self.recorder.provenance.adaptation and self.previous_rate is not None:
+            cause = self.schedule_name or self._cause(SCHEDULER_CAUSES)
+            self.recorder.record_adaptation(self.task, epoch + 1, self.previous_rate, rate, cause)
+        self.epoch_rate = rate
+        self.previous_rate = rate
+
+    def _epoch_end(self, epoch, logs):
+        elapsed = time.time() - self.epoch_started if self.epoch_started else None
+        flow = self.recorder.flow
+        metrics = {training_dataflow.column_name(name): value for name, value in logs.items()}
+        if any(column not in flow.epoch_columns for column in metrics):
+            if flow.add_metrics(logs.keys()):
+                self.recorder.save_dataflow()
+        row = [epoch + 1, utc_now(), elapsed, self.epoch_rate]
+        for column in flow.epoch_columns[4:]:
+            row.append(_number(metrics.get(column)))
+        self.task.add_dataset(DataSet(training_dataflow.EPOCHS, [Element(row)]))
+        self.task.save()
+        if self.schedule_name is None:
+            rate = current_learning_rate(self.model.optimizer)
+            if rate != self.epoch_rate and self.recorder.provenance.adaptation:
+                self.recorder.record_adaptation(self.task, epoch + 2, self.epoch_rate, rate,
+                                                self._cause(PLATEAU_CAUSES))
+            self.previous_rate = rate
+
+    def _train_end(self):
+        if self.task is None or self.finished:
+            return
+        self.finished = True
+        self.recorder.last_learning_rate = current_learning_rate(self.model.optimizer)
+        for callback in self.user_callbacks:
+            if isinstance(callback, keras.callbacks.EarlyStopping):
+                self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING,
+                                              [Element(_early_stopping_row(callback))]))
+        if self.recorder.provenance.store_model:
+            files = ModelStoreClient.for_recorder(self.recorder).store(self.model, self.task)
+            if files:
+                self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL, [
+                    Element([f["file_name"], f["path"], f["format"], f["size_bytes"], f["sha256"]]) for f in files]))
+        self.task.end()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _expected_metrics(self):
+        """Metric names the logs will hold, predicted from compile() so that the columns exist from
+        the first epoch; names the logs bring later are added then."""
+        names = ["loss"]
+        try:
+            names = [name for name in self.model.metrics_names if name != "compile_metrics"]
+        except (AttributeError, ValueError):
+            pass
+        config = {}
+        try:
+            config = self.model.get_compile_config() or {}
+        except (AttributeError, TypeError, ValueError, NotImplementedError):
+            pass
+        metrics = config.get("metrics")
+        if isinstance(metrics, (list, tuple)):
+            for metric in metrics:
+                name = metric if isinstance(metric, str) else (metric.get("config", {}).get("name")
+                                                               if isinstance(metric, dict) else getattr(metric, "name", None))
+                if name and name not in names:
+                    names.append(name)
+        arguments = self.fit_arguments
+        if arguments.get("validation_split") or arguments.get("validation_data") is not None:
+            names += ["val_" + name for name in list(names)]
+        return names
+
+    def _cause(self, likely_classes):
+        """The class of the callback that most likely changed the rate, or "manual"."""
+        for callback in self.user_callbacks:
+            for klass in type(callback).__mro__:
+                if klass.__name__ in likely_classes:
+                    return type(callback).__name__
+        return "manual"
+
+    def _guarded(self, hook, *args):
+        if not self.enabled:
+            return
+        try:
+            hook(*args)
+        except Exception:  # noqa: BLE001 - provenance must never stop training
+            self.enabled = False
+            logger.exception("keras_prov stopped recording this fit after an error in %s; training goes on",
+                             hook.__name__)
+
+
+def _early_stopping_row(callback):
+    stopped = getattr(callback, "stopped_epoch", 0) or None
+    best_epoch = getattr(callback, "best_epoch", None)
+    best = getattr(callback, "best", None)
+    return [
+        callback.monitor, _number(callback.patience), _number(abs(getattr(callback, "min_delta", 0.0))),
+        None if stopped is None else stopped + 1,
+        None if best_epoch is None else best_epoch + 1,
+        _number(best),
+        "true" if callback.restore_best_weights else "false",
+    ]
+
+
+def _number(value):
+    if value is None:
+        return None
+    try:
+        return float(value)  # NaN and infinities are kept: the service stores them faithfully
+    except (TypeError, ValueError):
+        return None

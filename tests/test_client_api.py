@@ -207,3 +207,39 @@ def test_specification_objects_keep_the_original_shapes():
     assert (spec["id"], spec["exec"], spec["transformation"], spec["status"]) == ("7", "exec-7", "trainingmodel",
                                                                                   "FAILED")
     assert spec["dependency"] == {"tags": [{"tag": "adaptation"}], "ids": [{"id": "3"}]}
+
+
+def _forked_training(task_id):
+    _thread_training(task_id)
+    sys.exit(0 if dfa_lib_python.flush(60) else 1)
+
+
+def test_threads_and_forked_processes_each_deliver_their_records(connected):
+    import multiprocessing
+    import threading
+
+    Dataflow("forked", hyperparameters=True, exec_tag="run-forked").save()
+    assert dfa_lib_python.flush(60)
+    # Forked children send through their own client, to the parent's service and spool.
+    children = [multiprocessing.get_context("fork").Process(target=_forked_training, args=(n,)) for n in (1, 2)]
+    for child in children:
+        child.start()
+    # Threads of one process share its client.
+    threads = [threading.Thread(target=_thread_training, args=(n,)) for n in (3, 4, 5)]
+    for thread in threads:
+        thread.start()
+    for worker in children + threads:
+        worker.join(60)
+    assert [child.exitcode for child in children] == [0, 0]
+    assert dfa_lib_python.flush(60)
+    rows = connected.query("SELECT epoch FROM forked.otrainingmodel ORDER BY epoch")
+    assert rows == [[float(n * 10 + epoch)] for n in (1, 2, 3, 4, 5) for epoch in range(3)]
+
+
+def _thread_training(task_id):
+    task = Task(task_id, "forked", "run-forked", "TrainingModel")
+    task.begin()
+    for epoch in range(3):
+        task.add_dataset(DataSet("oTrainingModel", [Element([task_id * 10 + epoch, 0.1, 0.9, None, None, 0.1, "t"])]))
+        task.save()
+    task.end()

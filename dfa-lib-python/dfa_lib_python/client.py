@@ -125,6 +125,9 @@ class Client:
         self._logged = set()
         self.flush_waiting = 0
         self.closed = False
+        self.settings = {"url": self.url, "spool_dir": self.spool_dir, "batch_size": batch_size,
+                         "flush_interval": flush_interval, "exit_timeout": self.exit_timeout,
+                         "max_batch_bytes": max_batch_bytes}
         self._sender = Sender(self, batch_size, flush_interval, max_batch_bytes)
         if start_sender:
             self._sender.start()

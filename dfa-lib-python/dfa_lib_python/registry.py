@@ -20,6 +20,7 @@ class Registry:
         self._executions = {}
         self._current = {}  # dataflow tag -> Execution used by tasks created without exec_tag
         self.exiting = False
+        self._inherited = None  # settings of the parent's client, in a forked child
 
     # ----------------------------------------------------------------- client
     def client(self):
@@ -31,7 +32,7 @@ class Registry:
 
                     # After the exit-time close no thread can start: records of late calls stay
                     # in the spool for the next process.
-                    self._client = Client(start_sender=not self.exiting)
+                    self._client = Client(start_sender=not self.exiting, **(self._inherited or {}))
                 client = self._client
         return client
 
@@ -45,11 +46,15 @@ class Registry:
     def close_client(self, timeout=None):
         with self._lock:
             client, self._client = self._client, None
+            self._inherited = None
         if client is not None:
             client.close(timeout)
 
     def forget_client_after_fork(self):
-        # The child shares the parent's spool files but has no sender thread: it starts its own.
+        # The child shares the parent's spool files but has no sender thread: it starts its own
+        # client (own spool session, own thread) with the parent's settings.
+        if self._client is not None:
+            self._inherited = dict(self._client.settings)
         self._client = None
         self._lock = threading.RLock()
 

@@ -34,8 +34,12 @@ def connect(url=None, spool_dir=None, **options):
     return _registry.connect(Client(url, spool_dir, **options))
 
 
-def get_client():
-    """The current Client (made from DFA_URL on first use)."""
+def get_client(create=True):
+    """The current Client, made from DFA_URL on first use; with `create=False`, None when there is
+    none yet (or it was closed)."""
+    if not create:
+        client = _registry.current()
+        return client if client is not None and not client.closed else None
     return _registry.client()
 
 

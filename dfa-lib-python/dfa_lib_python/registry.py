@@ -36,6 +36,10 @@ class Registry:
                 client = self._client
         return client
 
+    def current(self):
+        """The client in use, or None (never makes one)."""
+        return self._client
+
     def connect(self, client):
         with self._lock:
             previous, self._client = self._client, client

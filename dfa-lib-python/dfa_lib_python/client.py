@@ -80,6 +80,9 @@ class Client:
 
     Every message is appended to this process's spool session at the call (one write, a few
     microseconds) and a background thread sends the spool in order, in batches, to the service.
+    There is no in-memory queue to overflow: memory use stays flat however long the service is
+    down, and a record is on disk (page cache) as soon as the call returns. Only when the spool
+    cannot be written (disk full) are records held in memory, at most 100,000 of them.
     Nothing is lost when the service is down, restarted or when this process is killed: the next
     process using the same spool directory and URL replays what was not acknowledged, and message
     ids make each replay exactly-once. Usually made by `dfa_lib_python.connect()` or from DFA_URL.

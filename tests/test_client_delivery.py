@@ -142,3 +142,26 @@ def test_a_script_that_ends_while_the_service_is_down_leaves_its_records_for_the
         assert service.query("SELECT COUNT(*) FROM task") == [[2]]
     finally:
         service.stop()
+
+
+def test_records_wait_in_memory_while_the_spool_cannot_be_written(dfa_service, spool_dir, caplog, monkeypatch):
+    client = dfa_lib_python.connect(dfa_service.url, spool_dir=spool_dir)
+    Dataflow("diskfull", hyperparameters=True).save()
+    task = Task(1, "diskfull", "run-1", "TrainingModel")
+    task.begin()
+    write_to_disk = client.session.append
+
+    def disk_full(line):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(client.session, "append", disk_full)
+    for epoch in range(20):
+        training_epoch(task, epoch)  # never raises
+    assert [r.getMessage() for r in caplog.records if "cannot write to the spool" in r.getMessage()] != []
+    monkeypatch.setattr(client.session, "append", write_to_disk)  # space is back
+    for epoch in range(20, 30):
+        training_epoch(task, epoch)
+    task.end()
+    assert dfa_lib_python.flush(timeout=60)
+    assert dfa_service.query("SELECT epoch FROM diskfull.otrainingmodel ORDER BY id") == [
+        [float(epoch)] for epoch in range(30)]

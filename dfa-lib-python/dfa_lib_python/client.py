@@ -323,7 +323,8 @@ class Client:
             self.session.sync()
             logger.warning("dfa_lib_python: provenance not yet sent to %s is kept in %s and sent by the next program "
                            "that uses this spool and URL.", self.url, self.spool_dir)
-        if self._dropped:
-            logger.error("dfa_lib_python: %d records were dropped because the spool %s was not writable.",
-                         self._dropped, self.spool_dir)
+        lost = self._dropped + len(self._overflow)
+        if lost:
+            logger.error("dfa_lib_python: %d records are lost because the spool %s could not be written "
+                         "(is the disk full?).", lost, self.spool_dir)
         self.transport.close()

@@ -167,6 +167,8 @@ def test_wrong_length_element_is_refused_at_the_call_with_a_clear_error(connecte
 def test_specification_mistakes_are_refused_at_the_call():
     with pytest.raises(SpecificationError, match="use letters, digits"):
         Dataflow("my dataflow")
+    with pytest.raises(SpecificationError, match="MonetDB itself uses"):
+        Dataflow("SYS")
     with pytest.raises(SpecificationError, match="clashes with a column"):
         Attribute("id", AttributeType.NUMERIC)
     with pytest.raises(SpecificationError, match="AttributeType.NUMERIC"):

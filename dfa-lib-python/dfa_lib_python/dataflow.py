@@ -10,6 +10,8 @@ from dfa_lib_python.set_type import SetType
 from dfa_lib_python.transformation import Transformation
 
 NUMERIC, TEXT = AttributeType.NUMERIC, AttributeType.TEXT
+# The dataflow tag names a database schema; these belong to MonetDB.
+RESERVED_SCHEMAS = {"sys", "tmp", "json", "profiler", "logging", "information_schema", "wlc", "wlr", "sql"}
 
 # DNNProv's predefined sets: (transformation, set, type, dependency, attributes).
 HYPERPARAMETER_SETS = (
@@ -56,6 +58,8 @@ class Dataflow:
 
     def __init__(self, tag, transformations=None, hyperparameters=False, exec_tag=None):
         self._tag = checked_tag(tag, "dataflow tag").lower()
+        if self._tag in RESERVED_SCHEMAS:
+            raise SpecificationError(f"dataflow tag {tag!r} names a schema MonetDB itself uses; choose another tag")
         self._transformations = []  # [(Transformation, {id(set): (type, dependency)})]
         self.execution = Execution(self._tag, exec_tag)
         self._saved_spec = self._saved_json = None

@@ -14,7 +14,7 @@ from dfanalyzer.api.encoding import SafeJSONResponse
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.export import Exporter, ProvenanceReader, registry as document_formats
 from dfanalyzer.export.run_summary import RunSummary
-from dfanalyzer.graph import ProvGraph, SpecGraph, registry as image_formats
+from dfanalyzer.graph import Folding, ProvGraph, SpecGraph, registry as image_formats
 
 router = APIRouter(tags=["provenance"])
 
@@ -48,17 +48,17 @@ def dataflow_prov(tag: str, format: str = Query("provn", description=FORMAT_HELP
 def _graph(store, name, subject, kind, fold, keep, dataflow=None):
     if kind not in image_formats.KINDS:
         raise InvalidInput(f"unknown graph kind {kind!r}; known kinds: {', '.join(image_formats.KINDS)}")
+    try:
+        Folding(limit=fold, keep=keep)
+    except ValueError as error:
+        raise InvalidInput(f"fold={fold}, keep={keep}: {error}") from None
     reader = ProvenanceReader(store)
     if kind == "spec":
         if subject == "execution":
             snapshot = reader.execution(name, dataflow=dataflow)
             return SpecGraph(reader.specification(snapshot.dataflow["tag"]))
         return SpecGraph(reader.specification(name))
-    try:
-        exporter = Exporter(store)
-        return ProvGraph(exporter.document(name, kind=subject, dataflow=dataflow), fold_limit=fold, keep=keep)
-    except ValueError as error:
-        raise InvalidInput(f"fold={fold}, keep={keep}: {error}") from None
+    return ProvGraph(Exporter(store).document(name, kind=subject, dataflow=dataflow), fold_limit=fold, keep=keep)
 
 
 def _image_response(graph, image_format_name, name):

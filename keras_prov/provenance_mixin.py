@@ -139,26 +139,34 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, provenance):
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, provenance)
     if recorder is None:
         return evaluate(*args, **kwargs)
+    try:
+        bound = _EVALUATE_SIGNATURE.bind(model, *args, **kwargs)
+    except TypeError:
+        return evaluate(*args, **kwargs)  # Keras reports the wrong call itself
+    listener = _TestResults()
+    arguments = dict(bound.arguments)
+    arguments.pop("self", None)
+    arguments.update(arguments.pop("kwargs", {}) or {})
+    callbacks = arguments.get("callbacks") or []
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        callbacks = list(callbacks.callbacks)
+    arguments["callbacks"] = list(callbacks) + [listener]
     started_at, started = utc_now(), time.perf_counter()
-    result = evaluate(*args, **kwargs)
+    result = evaluate(**arguments)
     elapsed = time.perf_counter() - started
     try:
-        recorder.record_test(_metrics_of(model, result), started_at, elapsed)
+        recorder.record_test(listener.metrics, started_at, elapsed)
     except Exception:  # noqa: BLE001 - provenance never breaks the user's evaluate
         logger.exception("keras_prov could not record this evaluation")
     return result
 
 
-def _metrics_of(model, result):
-    if isinstance(result, dict):
-        return dict(result)
-    values = result if isinstance(result, (list, tuple)) else [result]
-    names = list(model.metrics_names)
-    if len(names) != len(values):
-        # After compile_metrics are built Keras reports their inner names; fall back to positions.
-        flat = []
-        for metric in model.metrics:
-            inner = getattr(metric, "metrics", None)
-            flat.extend([m.name for m in inner] if inner and metric.name == "compile_metrics" else [metric.name])
-        names = flat if len(flat) == len(values) else [f"metric_{i}" for i in range(len(values))]
-    return dict(zip(names, values))
+class _TestResults(keras.callbacks.Callback):
+    """Keeps the metrics Keras reports at the end of evaluate, by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.metrics = {}
+
+    def on_test_end(self, logs=None):
+        self.metrics = dict(logs or {})

@@ -106,3 +106,23 @@ def test_a_dataset_with_several_elements_stores_one_row_each(shared_dfa_service)
         "SELECT o.epoch, o.loss FROM mnist.otrainingmodel o JOIN task t ON o.trainingmodel_task_id = t.id "
         "WHERE t.identifier = 'many' ORDER BY o.epoch")
     assert rows == [[float(e), 1.0 / e] for e in range(1, 51)]
+
+
+def test_begin_dates_the_task_and_the_execution_follows_its_tasks(dfa_service):
+    post(dfa_service, "/pde/dataflow/json", SPEC)
+    execution = {"id": "e", "kind": "execution",
+                 "body": {"dataflow": "mnist", "exec": "dated", "startTime": "2026-02-01T09:00:00Z", "agents": []}}
+    assert post(dfa_service, "/api/v1/ingest", {"messages": [execution]}).ok
+    begin = task("1", "TrainingModel", "RUNNING", exec_tag="dated",
+                 performances=[{"startTime": "2026-02-01T09:00:01Z", "endTime": None}])
+    assert post(dfa_service, "/pde/task/json", begin).ok
+    assert dfa_service.query("SELECT e.start_time, e.status, t.start_time FROM dataflow_execution e "
+                             "JOIN task t ON t.exec_id = e.id WHERE e.tag = 'dated'") == [
+        ["2026-02-01T09:00:00", "RUNNING", "2026-02-01T09:00:01"]]
+    assert dfa_service.query("SELECT COUNT(*) FROM performance") == [[0]]  # no row for a start alone
+    end = task("1", "TrainingModel", "FAILED", exec_tag="dated",
+               performances=[{"startTime": "2026-02-01T09:00:01Z", "endTime": "2026-02-01T09:10:01Z"}])
+    assert post(dfa_service, "/pde/task/json", end).ok
+    assert dfa_service.query("SELECT status, end_time FROM dataflow_execution WHERE tag = 'dated'") == [
+        ["FAILED", "2026-02-01T09:10:01"]]
+    assert dfa_service.query("SELECT duration_seconds FROM performance") == [[600.0]]

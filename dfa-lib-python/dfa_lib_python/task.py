@@ -182,6 +182,8 @@ class Task:
         """Marks the task RUNNING, records its start time and queues it with its data sets."""
         self._status = TaskStatus.RUNNING
         self.start_time = utc_now_text()
+        # A start without an end dates the task on the service; the performance row comes with end().
+        self._performances.append(Performance(self.start_time, None).get_specification())
         self._send()
 
     def save(self):

@@ -8,7 +8,7 @@ from dfanalyzer.ingest.executions import save_agents
 from dfanalyzer.ingest.ids import IdAllocator
 from dfanalyzer.ingest.specification import SpecificationWriter
 from dfanalyzer.ingest.tasks import TaskWriter
-from dfanalyzer.ingest.values import now
+from dfanalyzer.ingest.values import now, timestamp
 
 MESSAGE_KINDS = ("dataflow", "execution", "task")
 ID_CHUNK = 200  # message ids per statement when checking and recording them
@@ -121,8 +121,10 @@ class Ingestor:
             info = self._known_dataflow(tx, body.get("dataflow"), f"execution {body.get('exec')!r}")
             if not body.get("exec"):
                 raise InvalidInput("an execution message needs 'exec', the execution tag")
-            exec_id = self._task_writer.execution_id(tx, info, str(body["exec"]))
-            save_agents(tx, self._ids, exec_id, body.get("agents") or [], f"execution {body['exec']!r}")
+            where = f"execution {body['exec']!r}"
+            exec_id = self._task_writer.execution_id(tx, info, str(body["exec"]),
+                                                     start_time=timestamp(body.get("startTime"), where))
+            save_agents(tx, self._ids, exec_id, body.get("agents") or [], where)
 
     def _save_task(self, tx, message, skip_stored_elements):
         if not isinstance(message, dict):

@@ -64,7 +64,7 @@ class TaskWriter:
         self.executions = executions  # (df_id, exec tag) -> execution id, shared cache
         self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> (task id, status), shared cache
 
-    def execution_id(self, tx, info, exec_tag, create=True):
+    def execution_id(self, tx, info, exec_tag, create=True, start_time=None):
         key = (info.id, exec_tag)
         if key not in self.executions:
             rows = tx.fetch("SELECT id FROM dataflow_execution WHERE df_id = ? AND tag = ?", [info.id, exec_tag])
@@ -73,7 +73,7 @@ class TaskWriter:
             elif create:
                 exec_id = self.ids.take(tx, "sys", "dataflow_execution")
                 tx.execute("INSERT INTO dataflow_execution (id, df_id, tag, start_time, status) VALUES (?, ?, ?, ?, ?)",
-                           [exec_id, info.id, exec_tag, now(), "RUNNING"])
+                           [exec_id, info.id, exec_tag, start_time or now(), "RUNNING"])
                 self.executions[key] = exec_id
             else:
                 return None
@@ -146,10 +146,21 @@ class TaskWriter:
             if assignments:  # most messages of a running task only carry new elements
                 tx.execute(f"UPDATE task SET {', '.join(assignments)} WHERE id = ?", params + [task_id])
         self.tasks[key] = (task_id, status)
-        if end is not None:
-            tx.execute("UPDATE dataflow_execution SET end_time = ? WHERE id = ? AND (end_time IS NULL OR end_time < ?)",
-                       [end, exec_id, end])
+        if status != stored_status:
+            self._update_execution_status(tx, exec_id, status, end)
         return task_id
+
+    def _update_execution_status(self, tx, exec_id, task_status, end):
+        """RUNNING while a task runs; FINISHED, or FAILED if a task failed, once none is left open."""
+        if task_status not in FINAL_STATUSES:
+            tx.execute("UPDATE dataflow_execution SET status = 'RUNNING' WHERE id = ?", [exec_id])
+            return
+        count = "SELECT COUNT(*) FROM task WHERE exec_id = ? AND status IN ({})"
+        open_tasks = tx.fetch(count.format("'RUNNING', 'READY'"), [exec_id])[0][0]
+        failed_tasks = tx.fetch(count.format("'FAILED', 'ABORTED', 'FINISHED_WITH_ERROR'"), [exec_id])[0][0]
+        if not open_tasks:
+            tx.execute("UPDATE dataflow_execution SET status = ?, end_time = ? WHERE id = ?",
+                       ["FAILED" if failed_tasks else "FINISHED", end, exec_id])
 
     def _save_dependencies(self, tx, info, exec_id, task_id, message, where):
         """[(task id, transformation id)] this task depends on, recorded in task_dependency."""
@@ -180,7 +191,8 @@ class TaskWriter:
                 continue
             start = timestamp(performance.get("startTime"), where)
             end = timestamp(performance.get("endTime"), where)
-            if (start is None and end is None) or (_millis(start), _millis(end)) in stored:
+            # A start without an end (sent at begin) only dates the task; the row comes with the end.
+            if end is None or (_millis(start), _millis(end)) in stored:
                 continue
             duration = (end - start).total_seconds() if start and end else None
             tx.execute("INSERT INTO performance (id, task_id, start_time, end_time, duration_seconds) VALUES (?, ?, ?, ?, ?)",

@@ -197,6 +197,10 @@ class EmbeddedStore(Store):
             rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         except monetdbe.exceptions.Error as error:
             raise QueryRejected(str(error).strip()) from error
+        except KeyError as error:
+            # monetdbe 0.11 cannot return 128-bit integers, which SUM over integers yields.
+            raise QueryRejected("a result column has a type embedded MonetDB cannot return (HUGEINT, e.g. "
+                                "SUM over integers); CAST it, e.g. CAST(SUM(x) AS BIGINT) or SUM(x) * 1.0") from error
         finally:
             if isolated:
                 connection.run("ROLLBACK")

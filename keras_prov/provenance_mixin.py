@@ -90,9 +90,10 @@ class ProvenanceMixin:
 
 
 def _default_settings():
-    from keras_prov import autolog
+    import importlib
 
-    return autolog.default_provenance() or Provenance()
+    # keras_prov.autolog is also the name of the function keras_prov exports, hence import_module.
+    return importlib.import_module("keras_prov.autolog").default_provenance() or Provenance()
 
 
 def fit_with_provenance(model, fit, args, kwargs, provenance):

@@ -47,9 +47,11 @@ def flush(timeout=30.0):
     import dfa_lib_python
 
     from keras_prov.model_store_client import background
+    from keras_prov.recording_thread import recording
 
     deadline = time.monotonic() + timeout
-    stored = dfa_lib_python.flush(timeout)
+    recorded = recording.drain(timeout)
+    stored = recorded and dfa_lib_python.flush(max(0.0, deadline - time.monotonic()))
     models_stored = background.wait(max(0.0, deadline - time.monotonic()))
     return bool(stored and models_stored)
 

@@ -38,6 +38,7 @@ class ExecutionRecorder:
         self.flow = TrainingDataflow(provenance)
         self.exec_tag = self.flow.dataflow.exec_tag
         self.last_training_task = None
+        self.last_callback = None  # the ProvenanceCallback of the latest fit (its costs, for benchmarks)
         self.last_learning_rate = None
         self._task_number = 0
         self._started = False
@@ -87,11 +88,12 @@ class ExecutionRecorder:
         task.end()
         return task
 
-    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause):
-        """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`."""
+    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None):
+        """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`
+        (the first epoch trained with the new rate); `stamp` is when (time.time())."""
         task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
         adaptation_id = f"{training_task.id}-{task.id}"
-        stamp = utc_now()
+        stamp = utc_text(stamp)
         task.add_dataset(DataSet(training_dataflow.ADAPTATION_INPUT,
                                  [Element([adaptation_id, epoch, old_rate, cause])]))
         task.begin()
@@ -117,6 +119,13 @@ def connect_to(url):
 
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def utc_text(stamp=None):
+    """ISO 8601 UTC text of a time.time() value (now when None)."""
+    if stamp is None:
+        return utc_now()
+    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _number(value):

@@ -72,7 +72,11 @@ class ModelStoreClient:
         return files
 
     def _deliver(self, task, files, staging):
-        if not dfa_lib_python.flush(timeout=EXIT_TIMEOUT):
+        from keras_prov.recording_thread import recording
+
+        # The training task must be stored before its model: first keras_prov's records, then
+        # dfa_lib_python's spool.
+        if not recording.drain(EXIT_TIMEOUT) or not dfa_lib_python.flush(timeout=EXIT_TIMEOUT):
             logger.warning("keras_prov: the training task is not stored yet, so its model files cannot be recorded; "
                            "they are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
             return

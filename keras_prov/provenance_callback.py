@@ -7,10 +7,11 @@ from dfa_lib_python.dataset import DataSet
 from dfa_lib_python.element import Element
 
 from keras_prov import training_dataflow
-from keras_prov.execution_recorder import mark_failed, utc_now
-from keras_prov.hyperparameter_catalog import current_learning_rate
+from keras_prov.execution_recorder import mark_failed, utc_text
 from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
+from keras_prov.rate_watcher import RateWatcher
+from keras_prov.recording_thread import recording
 
 logger = logging.getLogger("keras_prov")
 
@@ -53,12 +54,16 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.epoch_rate = None
         self.previous_rate = None
         self.schedule_name = None
+        self.rates = None
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
+        self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
 
     # -- Keras hooks -------------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
+        started = time.perf_counter()
         self._guarded(self._train_begin)
+        self.begin_cost = time.perf_counter() - started
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.enabled:
@@ -73,83 +78,97 @@ class ProvenanceCallback(keras.callbacks.Callback):
             self.callback_costs.append(self._cost + time.perf_counter() - started)
 
     def on_train_end(self, logs=None):
+        started = time.perf_counter()
         self._guarded(self._train_end)
+        self.end_cost = time.perf_counter() - started
 
     def fail(self, error):
         """Ends the training task as FAILED (or ABORTED for KeyboardInterrupt); fit re-raises."""
         if self.task is None or self.finished:
             return
         self.finished = True
-        try:
-            mark_failed(self.task, error)
-        except Exception:  # noqa: BLE001 - the user's own exception must surface, not ours
-            logger.exception("keras_prov could not record the failure of the training task")
+        if self.rates is not None:
+            self.rates.close()
+        recording.submit(mark_failed, self.task, error)
 
     # -- what the hooks do -------------------------------------------------------------------
 
     def _train_begin(self):
         recorder = self.recorder
-        recorder.start()
-        optimizer = self.model.optimizer
-        learning_rate = getattr(optimizer, "_learning_rate", None)
-        if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            self.schedule_name = type(learning_rate).__name__
-        if recorder.flow.add_metrics(self._expected_metrics()):
-            recorder.save_dataflow()
+        self.rates = RateWatcher(self.model.optimizer)
+        self.schedule_name = self.rates.schedule_name
         self.task = recorder.new_task(training_dataflow.TRAINING)
         recorder.last_training_task = self.task
-        catalog = recorder.provenance.catalog
-        hyperparameters = catalog.values(self.model, self.fit_arguments, self.params or {})
-        self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS, [Element(hyperparameters)]))
-        self.task.add_dataset(DataSet(training_dataflow.LAYERS,
-                                      [Element(row) for row in LayerTable(self.model).rows()]))
-        self.task.begin()
-        rate = current_learning_rate(optimizer)
+        # Read from the model now, on the training thread (it must not change under us); the rest
+        # is done by the recording thread.
+        hyperparameters = recorder.provenance.catalog.values(self.model, self.fit_arguments, self.params or {})
+        layers = LayerTable(self.model).rows()
+        expected_metrics = self._expected_metrics()
+        recording.submit(self._send_begin, hyperparameters, layers, expected_metrics)
+        rate = self.rates.rate()
         # A rate set by hand between two fits is an adaptation too.
         self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate
 
+    def _send_begin(self, hyperparameters, layers, expected_metrics):
+        recorder = self.recorder
+        recorder.start()
+        if recorder.flow.add_metrics(expected_metrics):
+            recorder.save_dataflow()
+        self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS, [Element(hyperparameters)]))
+        self.task.add_dataset(DataSet(training_dataflow.LAYERS, [Element(row) for row in layers]))
+        self.task.begin()
+
     def _epoch_begin(self, epoch):
         self.epoch_started = time.time()
-        rate = current_learning_rate(self.model.optimizer)
+        rate = self.rates.rate()
         if rate != self.previous_rate and self.recorder.provenance.adaptation and self.previous_rate is not None:
             cause = self.schedule_name or self._cause(SCHEDULER_CAUSES)
-            self.recorder.record_adaptation(self.task, epoch + 1, self.previous_rate, rate, cause)
+            recording.submit(self.recorder.record_adaptation, self.task, epoch + 1, self.previous_rate, rate, cause,
+                             self.epoch_started)
         self.epoch_rate = rate
         self.previous_rate = rate
 
     def _epoch_end(self, epoch, logs):
-        elapsed = time.time() - self.epoch_started if self.epoch_started else None
+        now = time.time()
+        recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
+        if self.schedule_name is None:
+            rate = self.rates.rate()
+            if rate != self.epoch_rate and self.recorder.provenance.adaptation:
+                recording.submit(self.recorder.record_adaptation, self.task, epoch + 2, self.epoch_rate, rate,
+                                 self._cause(PLATEAU_CAUSES), now)
+            self.previous_rate = rate
+
+    def _send_epoch(self, epoch, stamp, elapsed, rate, logs):
         flow = self.recorder.flow
         metrics = {training_dataflow.column_name(name): value for name, value in logs.items()}
         if any(column not in flow.epoch_columns for column in metrics):
             if flow.add_metrics(logs.keys()):
                 self.recorder.save_dataflow()
-        row = [epoch + 1, utc_now(), elapsed, self.epoch_rate]
+        row = [epoch, utc_text(stamp), elapsed, rate]
         for column in flow.epoch_columns[4:]:
             row.append(_number(metrics.get(column)))
         self.task.add_dataset(DataSet(training_dataflow.EPOCHS, [Element(row)]))
         self.task.save()
-        if self.schedule_name is None:
-            rate = current_learning_rate(self.model.optimizer)
-            if rate != self.epoch_rate and self.recorder.provenance.adaptation:
-                self.recorder.record_adaptation(self.task, epoch + 2, self.epoch_rate, rate,
-                                                self._cause(PLATEAU_CAUSES))
-            self.previous_rate = rate
 
     def _train_end(self):
         if self.task is None or self.finished:
             return
         self.finished = True
-        self.recorder.last_learning_rate = current_learning_rate(self.model.optimizer)
-        for callback in self.user_callbacks:
-            if isinstance(callback, keras.callbacks.EarlyStopping):
-                self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING,
-                                              [Element(_early_stopping_row(callback))]))
+        self.recorder.last_learning_rate = self.rates.rate()
+        self.rates.close()
+        early_stopping = [_early_stopping_row(callback) for callback in self.user_callbacks
+                          if isinstance(callback, keras.callbacks.EarlyStopping)]
+        files = []
         if self.recorder.provenance.store_model:
             files = ModelStoreClient.for_recorder(self.recorder).store(self.model, self.task)
-            if files:
-                self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL, [
-                    Element([f["file_name"], f["path"], f["format"], f["size_bytes"], f["sha256"]]) for f in files]))
+        recording.submit(self._send_end, early_stopping, files)
+
+    def _send_end(self, early_stopping, files):
+        if early_stopping:
+            self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING, [Element(row) for row in early_stopping]))
+        if files:
+            self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL, [
+                Element([f["file_name"], f["path"], f["format"], f["size_bytes"], f["sha256"]]) for f in files]))
         self.task.end()
 
     # -- helpers -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.provenance import Provenance
 from keras_prov.provenance_callback import ProvenanceCallback
+from keras_prov.recording_thread import recording
 
 logger = logging.getLogger("keras_prov")
 
@@ -45,6 +46,7 @@ class ProvenanceMixin:
         """The dfa_lib_python `Dataflow` this model records into, to add your own Transformations and
         Sets before fit (they are saved with it). Tasks you create for them belong to the same
         execution when given `model.get_exec_tag()`."""
+        recording.drain(60)  # what fit submitted is in dfa_lib_python's hands before the user adds to it
         recorder = ProvenanceMixin._keras_prov_recorder_for(self, None)
         if recorder is None:
             raise ProvenanceConfigError("provenance is turned off for this model; call model.provenance(...) first")
@@ -57,6 +59,7 @@ class ProvenanceMixin:
 
     def get_training_task(self):
         """The dfa_lib_python Task of the latest (or running) fit, for tasks that depend on it."""
+        recording.drain(60)  # the training task is sent before a task depending on it
         recorder = ProvenanceMixin._keras_prov_recorder_for(self, None)
         return None if recorder is None else recorder.last_training_task
 
@@ -118,6 +121,7 @@ def fit_with_provenance(model, fit, args, kwargs, provenance):
     if isinstance(arguments.get("callbacks"), keras.callbacks.CallbackList):
         user_callbacks = list(arguments["callbacks"].callbacks)
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
+    recorder.last_callback = callback
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
@@ -155,10 +159,7 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, provenance):
     started_at, started = utc_now(), time.perf_counter()
     result = evaluate(**arguments)
     elapsed = time.perf_counter() - started
-    try:
-        recorder.record_test(listener.metrics, started_at, elapsed)
-    except Exception:  # noqa: BLE001 - provenance never breaks the user's evaluate
-        logger.exception("keras_prov could not record this evaluation")
+    recording.submit(recorder.record_test, listener.metrics, started_at, elapsed)
     return result
 
 

@@ -1,4 +1,5 @@
 """The dataflow keras_prov records into: transformations, sets and their attributes."""
+import functools
 import re
 
 from dfa_lib_python.attribute import Attribute
@@ -39,6 +40,7 @@ ADAPTATION_OUTPUT_COLUMNS = [("adaptation_id", "TEXT"), ("epoch", "NUMERIC"), ("
 _NOT_A_NAME = re.compile(r"[^a-z0-9_]")
 
 
+@functools.lru_cache(maxsize=4096)
 def column_name(metric_name):
     """The column a Keras metric is stored in: lower case, '_' for anything but letters and digits."""
     name = _NOT_A_NAME.sub("_", str(metric_name).lower())

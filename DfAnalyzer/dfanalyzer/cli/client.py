@@ -7,7 +7,23 @@ DEFAULT_URL = "http://127.0.0.1:22000"
 
 
 class ServiceError(Exception):
-    """The service could not be reached or refused the request; the message says which."""
+    """The service could not be reached or refused the request; the message says which.
+    `status_code` is the HTTP status of a refusal, None when the service was not reached."""
+
+    def __init__(self, message, status_code=None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def error_detail(response):
+    """The service's explanation of a refused request."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = response.text
+    if isinstance(detail, dict):
+        detail = detail.get("error", detail)
+    return str(detail)
 
 
 def service_url(url=None):
@@ -37,13 +53,7 @@ class ServiceClient:
             raise ServiceError(f"cannot reach DfAnalyzer at {self.url}; start it with `dfanalyzer start` "
                                "or point --url / DFA_URL at it") from None
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail")
-            except ValueError:
-                detail = response.text
-            if isinstance(detail, dict):
-                detail = detail.get("error", detail)
-            raise ServiceError(f"{detail}")
+            raise ServiceError(error_detail(response), response.status_code)
         return response
 
     def get_json(self, path, **params):

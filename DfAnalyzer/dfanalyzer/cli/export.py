@@ -4,8 +4,6 @@ import sys
 import tempfile
 from urllib.parse import quote
 
-import requests
-
 from dfanalyzer.cli.client import ServiceClient, ServiceError, add_url_option
 from dfanalyzer.export import registry
 
@@ -49,34 +47,15 @@ def run(args):
 def fetch_first(client, name, kind, candidates):
     """(kind, response) of the first of `candidates` {kind: (path, params)} that exists: the named
     kind only when `kind` is given, else an execution, then a dataflow."""
-    kinds = [kind] if kind else list(candidates)
-    missing = []
-    for candidate in kinds:
+    for candidate in [kind] if kind else list(candidates):
         path, params = candidates[candidate]
         try:
-            response = requests.get(client.url + path, params=params, timeout=client.timeout)
-        except requests.ConnectionError:
-            raise ServiceError(f"cannot reach DfAnalyzer at {client.url}; start it with `dfanalyzer start` "
-                               "or point --url / DFA_URL at it") from None
-        if response.status_code == 200:
-            return candidate, response
-        detail = _detail(response)
-        if response.status_code == 404 and not kind:
-            missing.append(detail)
-            continue
-        raise ServiceError(detail)
+            return candidate, client.request("GET", path, params=params)
+        except ServiceError as error:
+            if kind or error.status_code != 404:
+                raise
     raise ServiceError(f"no execution or dataflow named {name!r}; `dfanalyzer runs` lists the executions "
                        "and their dataflows")
-
-
-def _detail(response):
-    try:
-        detail = response.json().get("detail")
-    except ValueError:
-        detail = response.text
-    if isinstance(detail, dict):
-        detail = detail.get("error", detail)
-    return str(detail)
 
 
 def write_atomically(path, content):

@@ -1,5 +1,6 @@
 """`keras_prov.Model`: keras.Model that records its own provenance."""
 import keras
+from keras.src.models import model as _keras_model
 from keras.src.models.functional import Functional
 
 from keras_prov.provenance_mixin import ProvenanceMixin
@@ -34,6 +35,27 @@ class Model(ProvenanceMixin, keras.Model):
         if cls is Model and _functional_call(args, kwargs):
             return FunctionalModel.__new__(FunctionalModel, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if _functional_call(args, kwargs) and not isinstance(self, Functional):
+            # A subclass of ours built the functional way. Keras would rewrite the bases of every
+            # class up to keras.Model, keras_prov.Model included, which would turn all later
+            # subclasses functional; we make only the user's class a FunctionalModel.
+            _make_functional(type(self))
+            _keras_model.Trainer.__init__(self)
+            Functional.__init__(self, *args, **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
+
+
+def _make_functional(cls):
+    """Puts FunctionalModel in place of keras_prov.Model among the bases of `cls` and its parents."""
+    if cls is Model:
+        return FunctionalModel
+    if cls is object or not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(_make_functional(base) for base in cls.__bases__)
+    return cls
 
 
 @keras.saving.register_keras_serializable(package="keras_prov")

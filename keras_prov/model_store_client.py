@@ -14,7 +14,9 @@ from keras_prov.model_archive import ModelArchive
 
 logger = logging.getLogger("keras_prov")
 
-EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "60"))
+# How long the end of the program may wait for trained models still being stored.
+EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "10"))
+DELIVERY_TIMEOUT = 120.0
 
 
 class ModelStoreClient:
@@ -76,9 +78,12 @@ class ModelStoreClient:
 
         # The training task must be stored before its model: first keras_prov's records, then
         # dfa_lib_python's spool.
-        if not recording.drain(EXIT_TIMEOUT) or not dfa_lib_python.flush(timeout=EXIT_TIMEOUT):
-            logger.warning("keras_prov: the training task is not stored yet, so its model files cannot be recorded; "
-                           "they are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
+        client = dfa_lib_python.get_client()
+        delivered = recording.drain(DELIVERY_TIMEOUT) and client.status["down_since"] is None and \
+            client.flush(timeout=DELIVERY_TIMEOUT)
+        if not delivered:
+            logger.warning("keras_prov: DfAnalyzer has not stored the training task, so its model cannot be recorded "
+                           "now; the model files are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
             return
         if self.embedded_dir:
             self._register_embedded(task, files)

@@ -11,7 +11,7 @@ import keras_prov.model_store_client  # noqa: F401 - registers its exit wait fir
 
 logger = logging.getLogger("keras_prov")
 
-EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "60"))
+EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "10"))
 
 
 class RecordingThread:

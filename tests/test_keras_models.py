@@ -196,3 +196,33 @@ def test_embedded_mode_writes_provenance_and_model_into_the_data_directory(tmp_p
     path, sha256 = eval(model_row)  # the printed [path, sha256] list
     stored_file = data_dir / "models" / path
     assert hashlib.sha256(stored_file.read_bytes()).hexdigest() == sha256
+
+
+def test_subclassed_models_record_whether_built_by_call_or_functionally(service):
+    x, y = digits(32)
+
+    class ByCall(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8, activation="relu")
+            self.out = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, inputs):
+            return self.out(self.hidden(inputs))
+
+    class Functionally(keras.Model):
+        def __init__(self):
+            inputs = keras.Input((64,))
+            super().__init__(inputs, keras.layers.Dense(10, activation="softmax")(inputs))
+
+    tags = []
+    for model_class in (ByCall, Functionally, ByCall):  # ByCall again: still a subclassed model
+        tag = unique_tag(model_class.__name__.lower())
+        tags.append(tag)
+        model = model_class()
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        model.provenance(dataflow_tag=tag)
+        history = model.fit(x, y, epochs=2, verbose=0)
+        rows = stored(service, f"SELECT loss FROM {tag}.otrainingmodel ORDER BY epoch")
+        assert [row[0] for row in rows] == pytest.approx(history.history["loss"])
+    assert keras.Model.__bases__[-1] is __import__("keras").Model  # keras_prov.Model itself unchanged

@@ -2,12 +2,15 @@
 import hashlib
 import logging
 import os
+import shutil
+import zipfile
 
 import keras
 
 logger = logging.getLogger("keras_prov")
 
-FORMATS = (("model.keras", "keras"), ("model.weights.h5", "weights.h5"))
+KERAS_FILE = "model.keras"
+WEIGHTS_FILE = "model.weights.h5"
 
 
 class ModelArchive:
@@ -21,29 +24,37 @@ class ModelArchive:
         directory: where the files are written (created when missing).
 
     Example:
-        >>> files = ModelArchive("/tmp/run-1").save(model)
-        >>> files[0]["format"], files[0]["sha256"][:8]
-        ('keras', '3f2a9c1e')
+        >>> archive = ModelArchive("/tmp/run-1")
+        >>> archive.save(model)                    # on the training thread
+        >>> files = archive.describe()             # anywhere, later
+        >>> files[0]["format"], files[1]["format"]
+        ('keras', 'weights.h5')
     """
 
     def __init__(self, directory):
         self.directory = directory
 
     def save(self, model):
-        """Writes the files and returns one description per file: file_name, local_path, format,
-        size_bytes, sha256."""
+        """Writes `model.keras` (call on the training thread: the model must not change meanwhile)."""
         os.makedirs(self.directory, exist_ok=True)
-        described = []
-        for file_name, file_format in FORMATS:
-            path = os.path.join(self.directory, file_name)
-            if file_format == "keras":
-                with _as_plain_keras(model):
-                    model.save(path)
-            else:
-                model.save_weights(path)
-            described.append({"file_name": file_name, "local_path": path, "format": file_format,
-                              "size_bytes": os.path.getsize(path), "sha256": sha256_of(path)})
-        return described
+        path = os.path.join(self.directory, KERAS_FILE)
+        with _as_plain_keras(model):
+            model.save(path)
+        return path
+
+    def describe(self):
+        """Writes `model.weights.h5` from the saved `.keras` file (it holds that very HDF5 file) and
+        returns one description per file: file_name, local_path, format, size_bytes, sha256. Needs
+        no model, so it runs off the training thread."""
+        keras_path = os.path.join(self.directory, KERAS_FILE)
+        weights_path = os.path.join(self.directory, WEIGHTS_FILE)
+        with zipfile.ZipFile(keras_path) as archive, archive.open("model.weights.h5") as source, \
+                open(weights_path, "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+        return [{"file_name": name, "local_path": path, "format": file_format, "size_bytes": os.path.getsize(path),
+                 "sha256": sha256_of(path)}
+                for name, path, file_format in ((KERAS_FILE, keras_path, "keras"),
+                                                (WEIGHTS_FILE, weights_path, "weights.h5"))]
 
 
 def sha256_of(path):

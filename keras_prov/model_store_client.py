@@ -22,9 +22,9 @@ DELIVERY_TIMEOUT = 120.0
 class ModelStoreClient:
     """Saves the model at the end of fit and hands its files to DfAnalyzer's model store.
 
-    The files are written on the training thread (the model must not change while it is saved),
-    which costs one `model.save` once per fit. Everything else happens on a background thread:
-    it waits until dfa_lib_python has delivered the training task, then uploads the files
+    Only `model.keras` is written on the training thread (the model must not change while it is
+    saved): one `model.save` per fit. The weights file is taken out of it, and the files hashed,
+    on keras_prov's recording thread; delivery happens on a background thread, which waits until dfa_lib_python has delivered the training task, then uploads the files
     (`POST /api/v1/models`) or, with `DFA_URL=embedded:/dir`, registers the files already written
     into `/dir/models`. A failed upload is logged with the local path of the files, which are kept;
     training never waits for it and never fails because of it. `keras_prov.flush()` waits for it.
@@ -36,7 +36,9 @@ class ModelStoreClient:
         url: dfa_lib_python's URL, "http://host:port" or "embedded:/path".
 
     Example:
-        >>> files = ModelStoreClient("http://127.0.0.1:22000").store(model, training_task)
+        >>> client = ModelStoreClient("http://127.0.0.1:22000")
+        >>> saved = client.save(model, training_task)          # training thread
+        >>> files = client.finish(training_task, saved)        # recording thread
         >>> files[0]["path"]
         'alexnet/alexnet-20260101T120000-1a2b3c/1/model.keras'
     """
@@ -52,25 +54,33 @@ class ModelStoreClient:
     def embedded_dir(self):
         return self.url[len("embedded:"):] if self.url.startswith("embedded:") else None
 
-    def store(self, model, task):
-        """Saves `model` for the training `task`; returns the file descriptions (file_name, path,
-        format, size_bytes, sha256), or [] when the model could not be saved (logged)."""
+    def save(self, model, task):
+        """Saves `model` for the training `task` (training thread). Returns what `finish` needs, or
+        None when the model could not be saved (logged; the rest of the provenance is kept)."""
         folder = "/".join([task.dataflow_tag.lower(), task.exec_tag, str(task.id)])
         if self.embedded_dir:
             directory = os.path.join(self.embedded_dir, "models", *folder.split("/"))
         else:
             directory = tempfile.mkdtemp(prefix="keras_prov-model-")
+        archive = ModelArchive(directory)
         try:
-            files = ModelArchive(directory).save(model)
+            archive.save(model)
         except Exception:  # noqa: BLE001 - an unsavable model (e.g. unregistered custom layer) must not stop fit
             logger.exception("keras_prov could not save the trained model; it is not stored (the rest of the "
                              "provenance is)")
             if not self.embedded_dir:
                 shutil.rmtree(directory, ignore_errors=True)
-            return []
+            return None
+        return folder, archive
+
+    def finish(self, task, saved):
+        """Describes the saved files (format, size, sha256, path in the model store) and hands them
+        to the background delivery. Runs on the recording thread."""
+        folder, archive = saved
+        files = archive.describe()
         for described in files:
             described["path"] = f"{folder}/{described['file_name']}"
-        background.submit(self._deliver, task, files, None if self.embedded_dir else directory)
+        background.submit(self._deliver, task, files, None if self.embedded_dir else archive.directory)
         return files
 
     def _deliver(self, task, files, staging):

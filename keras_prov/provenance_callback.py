@@ -158,12 +158,14 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.rates.close()
         early_stopping = [_early_stopping_row(callback) for callback in self.user_callbacks
                           if isinstance(callback, keras.callbacks.EarlyStopping)]
-        files = []
+        saved, models = None, None
         if self.recorder.provenance.store_model:
-            files = ModelStoreClient.for_recorder(self.recorder).store(self.model, self.task)
-        recording.submit(self._send_end, early_stopping, files)
+            models = ModelStoreClient.for_recorder(self.recorder)
+            saved = models.save(self.model, self.task)
+        recording.submit(self._send_end, early_stopping, models, saved)
 
-    def _send_end(self, early_stopping, files):
+    def _send_end(self, early_stopping, models, saved):
+        files = models.finish(self.task, saved) if saved is not None else []
         if early_stopping:
             self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING, [Element(row) for row in early_stopping]))
         if files:

@@ -79,14 +79,17 @@ def main():
         data = load_data()
         timed_fit(False, data, 1, url, False)  # warm-up: TensorFlow's first graph build is not ours
         timed_fit(True, data, 1, url, False)
-        overheads, epoch_costs, begin_costs, end_costs = [], [], [], []
+        overheads, epoch_costs, begin_costs, end_costs, baselines, inside = [], [], [], [], [], []
         for pair in range(args.pairs):
             order = (False, True) if pair % 2 == 0 else (True, False)  # alternate which runs first
             times = {}
             for with_provenance in order:
                 elapsed, callback = timed_fit(with_provenance, data, args.epochs, url, not args.no_store_model)
                 times[with_provenance] = elapsed
-                if callback is not None:
+                if callback is None:
+                    baselines.append(elapsed)
+                else:
+                    inside.append(callback.begin_cost + sum(callback.callback_costs) + callback.end_cost)
                     epoch_costs += callback.callback_costs
                     begin_costs.append(callback.begin_cost)
                     end_costs.append(callback.end_cost)
@@ -97,7 +100,10 @@ def main():
         epoch_us = sorted(cost * 1e6 for cost in epoch_costs)
         print(f"\nAlexNet-style CNN, {args.epochs} epochs x {args.pairs} interleaved pairs, "
               f"model storing {'off' if args.no_store_model else 'on'}, backend {keras.backend.backend()}")
-        print(f"median overhead of fit: {statistics.median(overheads):+.2f}% (target <= 1%)")
+        print(f"median overhead of fit: {statistics.median(overheads):+.2f}% (target <= 1%); the runs without "
+              f"provenance alone vary by {100 * (max(baselines) - min(baselines)) / min(baselines):.1f}% on this machine")
+        print(f"training thread inside keras_prov: median {1e3 * statistics.median(inside):.1f} ms per fit = "
+              f"{100 * statistics.median(inside) / statistics.median(baselines):.2f}% of the median fit without it")
         print(f"training thread inside keras_prov per epoch: median {statistics.median(epoch_us):.0f} us, "
               f"p90 {epoch_us[int(0.9 * (len(epoch_us) - 1))]:.0f} us (target <= 200 us)")
         print(f"once per fit: on_train_begin {1e3 * statistics.median(begin_costs):.1f} ms, "

@@ -26,11 +26,11 @@ import types
 
 import keras as _keras
 
-from keras_prov.autolog import autolog
-from keras_prov.errors import ProvenanceConfigError, ProvenanceError
-from keras_prov.model import Model
-from keras_prov.provenance import Provenance
-from keras_prov.sequential import Sequential
+from keras_prov.autolog import autolog  # noqa: F401 - public API
+from keras_prov.errors import ProvenanceConfigError, ProvenanceError  # noqa: F401 - public API
+from keras_prov.model import Model  # noqa: F401 - public API
+from keras_prov.provenance import Provenance  # noqa: F401 - public API
+from keras_prov.sequential import Sequential  # noqa: F401 - public API
 
 __version__ = "0.1.0"
 __keras_version__ = _keras.__version__

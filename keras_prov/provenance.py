@@ -23,6 +23,8 @@ class Provenance:
         hyps: `{"LEARNING_RATE": True, ...}` picks built-in hyperparameters as the original
             Keras-Prov did (case-insensitive).
         extra: your own hyperparameters with their values, e.g. `{"dropout": 0.3, "augment": "flip"}`.
+            Each becomes a column of iTrainingModel; a name that is an SQL keyword (e.g. `seed`)
+            must be double-quoted in queries (`SELECT "seed" FROM ...`).
         exec_tag: tag of the execution; by default one new tag per model and process
             ("<dataflow_tag>-<UTC time>-<random>"). Every fit/evaluate of the model joins it.
         store_model: at the end of fit save the model (`.keras`) and its weights (`.weights.h5`)

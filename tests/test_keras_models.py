@@ -226,3 +226,62 @@ def test_subclassed_models_record_whether_built_by_call_or_functionally(service)
         rows = stored(service, f"SELECT loss FROM {tag}.otrainingmodel ORDER BY epoch")
         assert [row[0] for row in rows] == pytest.approx(history.history["loss"])
     assert keras.Model.__bases__[-1] is __import__("keras").Model  # keras_prov.Model itself unchanged
+
+
+def test_execution_agents_name_the_user_machine_and_software(service):
+    import getpass
+    import json
+    import socket
+
+    import keras as plain_keras
+    import tensorflow as tf
+
+    x, y = digits(32)
+    tag = unique_tag("agents")
+    model = tiny_model()
+    model.provenance(dataflow_tag=tag)
+    model.fit(x, y, epochs=1, initial_epoch=0, verbose=0)
+    rows = stored(service, "SELECT a.kind, a.name, a.properties FROM agent a JOIN dataflow_execution e "
+                           f"ON a.exec_id = e.id WHERE e.tag = '{model.get_exec_tag()}'")
+    agents = {(kind, name): json.loads(properties) for kind, name, properties in rows}
+    assert ("person", getpass.getuser()) in agents
+    machine = agents[("machine", socket.gethostname())]
+    assert machine["os"] and machine["cpu"] and machine["cpu_count"] == os.cpu_count() and machine["gpus"] == []
+    assert agents[("software", "keras")]["version"] == plain_keras.__version__
+    assert agents[("software", "tensorflow")]["version"] == tf.__version__
+    assert agents[("software", "numpy")]["version"] == np.__version__
+    assert agents[("software", "python")]["version"] == __import__("platform").python_version()
+
+
+def test_initial_epoch_numbers_the_epochs_as_keras_prints_them(service):
+    x, y = digits(32)
+    tag = unique_tag("resume")
+    model = tiny_model()
+    model.provenance(dataflow_tag=tag)
+    model.fit(x, y, epochs=4, initial_epoch=2, verbose=0)
+    assert stored(service, f"SELECT initial_epoch, epochs FROM {tag}.itrainingmodel") == [[2.0, 4.0]]
+    assert stored(service, f"SELECT epoch FROM {tag}.otrainingmodel ORDER BY epoch") == [[3.0], [4.0]]
+
+
+def test_model_upload_refuses_altered_bytes_and_paths_leaving_the_store(service):
+    x, y = digits(32)
+    tag = unique_tag("upload")
+    model = tiny_model()
+    model.provenance(dataflow_tag=tag, store_model=False)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert keras.flush(30)
+    params = {"dataflow": tag, "exec": model.get_exec_tag(), "task": "1", "format": "keras"}
+    altered = requests.post(f"{service.url}/api/v1/models", data=b"not the model",
+                            params={**params, "file_name": "model.keras", "sha256": "0" * 64}, timeout=30)
+    assert altered.status_code == 422 and "sha256" in altered.json()["detail"]
+    escaping = requests.post(f"{service.url}/api/v1/models", data=b"x",
+                             params={**params, "file_name": "../../model.keras"}, timeout=30)
+    assert escaping.status_code == 422 and "file name" in escaping.json()["detail"]
+    unknown = requests.post(f"{service.url}/api/v1/models", data=b"x",
+                            params={**params, "exec": "no-such-run", "file_name": "model.keras"}, timeout=30)
+    assert unknown.status_code == 404
+    assert stored(service, "SELECT COUNT(*) FROM model_file m JOIN dataflow_execution e ON m.exec_id = e.id "
+                           f"WHERE e.tag = '{model.get_exec_tag()}'") == [[0]]
+    folder = os.path.join(service.data_dir, "models", tag)
+    leftovers = [name for _, _, names in os.walk(folder) for name in names]
+    assert leftovers == []  # nothing half-written was kept

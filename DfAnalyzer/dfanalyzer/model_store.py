@@ -67,6 +67,7 @@ class ModelStore:
         """
         relative = self.relative_path(dataflow, exec_tag, task, file_name)
         self._check_format(file_format)
+        self._known_execution(dataflow, exec_tag)  # before writing anything
         target = self.absolute_path(relative)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         digest = hashlib.sha256()
@@ -86,7 +87,11 @@ class ModelStore:
             if os.path.exists(temporary):
                 os.remove(temporary)
             raise
-        return self.register(dataflow, exec_tag, task, relative, file_format)
+        try:
+            return self.register(dataflow, exec_tag, task, relative, file_format)
+        except BaseException:
+            os.remove(target)  # a file nobody can find through model_file is not kept
+            raise
 
     def register(self, dataflow, exec_tag, task, relative, file_format):
         """Records a file already in place under the store (embedded clients write it directly).
@@ -162,6 +167,13 @@ class ModelStore:
     def _check_format(file_format):
         if not isinstance(file_format, str) or not FORMAT.match(file_format):
             raise InvalidInput(f"model format {file_format!r} must be a short name such as 'keras' or 'weights.h5'")
+
+    def _known_execution(self, dataflow, exec_tag):
+        _, rows = self.store.read("SELECT e.id FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id "
+                                  "WHERE LOWER(d.tag) = LOWER(?) AND e.tag = ?", [dataflow, exec_tag])
+        if not rows:
+            raise NotFound(f"execution {exec_tag!r} of dataflow {dataflow!r} is not stored; send its tasks "
+                           "before its model")
 
     @staticmethod
     def _task_ids(tx, dataflow, exec_tag, task):

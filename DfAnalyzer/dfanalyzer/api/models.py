@@ -1,4 +1,6 @@
 """Trained models: upload (keras_prov does it at the end of fit), list, describe, download."""
+import tempfile
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
@@ -7,16 +9,6 @@ from dfanalyzer.api.deps import get_settings, get_store
 from dfanalyzer.model_store import ModelStore
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
-
-
-class _RequestStream:
-    """The request body as a blocking file object, for ModelStore.put running in a worker thread."""
-
-    def __init__(self, chunks):
-        self.chunks = chunks
-
-    def read(self, size=-1):
-        return self.chunks.pop(0) if self.chunks else b""
 
 
 def _models(store, settings):
@@ -34,13 +26,13 @@ async def upload_model(request: Request,
                        store=Depends(get_store), settings=Depends(get_settings)):
     """Stores the request body (application/octet-stream) as a model file of the training task
     and records it in `model_file`. Answers its description with `id` and download `url`."""
-    chunks = []
-    async for chunk in request.stream():
-        if chunk:
-            chunks.append(chunk)
-    models = _models(store, settings)
-    described = await run_in_threadpool(models.put, dataflow, exec, task, file_name, format,
-                                        _RequestStream(chunks), sha256)
+    # Models can be large: the body goes to a temporary file (in memory up to 16 MB), not a list.
+    with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as body:
+        async for chunk in request.stream():
+            body.write(chunk)
+        body.seek(0)
+        models = _models(store, settings)
+        described = await run_in_threadpool(models.put, dataflow, exec, task, file_name, format, body, sha256)
     described["url"] = f"/api/v1/models/{described['id']}/file"
     return described
 

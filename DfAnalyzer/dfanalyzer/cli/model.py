@@ -26,7 +26,8 @@ def register(subcommands):
 def run_list(args):
     models = ServiceClient(args.url).get_json("/api/v1/models", **_filters(args))["models"]
     columns = ["id", "dataflow", "exec", "task", "format", "size_bytes", "sha256", "path"]
-    print(format_table(columns, [[m[c] for c in columns] for m in models]))
+    rows = [[m[c][:12] + "..." if c == "sha256" and m[c] else m[c] for c in columns] for m in models]
+    print(format_table(columns, rows))
     print(f"({len(models)} model{'s' if len(models) != 1 else ''})")
     return 0
 

@@ -16,7 +16,7 @@ logger = logging.getLogger("keras_prov")
 
 # How long the end of the program may wait for trained models still being stored.
 EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "10"))
-DELIVERY_TIMEOUT = 120.0
+DELIVERY_TIMEOUT = 600.0  # how long a model waits for DfAnalyzer while the program runs
 
 
 class ModelStoreClient:
@@ -88,9 +88,8 @@ class ModelStoreClient:
 
         # The training task must be stored before its model: first keras_prov's records, then
         # dfa_lib_python's spool.
-        client = dfa_lib_python.get_client()
-        delivered = recording.drain(DELIVERY_TIMEOUT) and client.status["down_since"] is None and \
-            client.flush(timeout=DELIVERY_TIMEOUT)
+        # While DfAnalyzer is down this waits (on this thread only) for it to come back.
+        delivered = recording.drain(DELIVERY_TIMEOUT) and dfa_lib_python.get_client().flush(timeout=DELIVERY_TIMEOUT)
         if not delivered:
             logger.warning("keras_prov: DfAnalyzer has not stored the training task, so its model cannot be recorded "
                            "now; the model files are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
@@ -172,7 +171,12 @@ background = BackgroundWork()
 
 
 def _wait_at_exit():
-    if not background.wait(EXIT_TIMEOUT):
+    try:
+        down = dfa_lib_python.get_client().status["down_since"] is not None
+    except Exception:  # noqa: BLE001 - never turn interpreter exit into a traceback
+        down = True
+    # While DfAnalyzer is down there is little to wait for: exit soon, files are kept locally.
+    if not background.wait(min(EXIT_TIMEOUT, 2.0) if down else EXIT_TIMEOUT):
         logger.warning("keras_prov: a trained model was still being stored at exit; its files are kept locally")
 
 

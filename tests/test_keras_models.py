@@ -285,3 +285,4 @@ def test_model_upload_refuses_altered_bytes_and_paths_leaving_the_store(service)
     folder = os.path.join(service.data_dir, "models", tag)
     leftovers = [name for _, _, names in os.walk(folder) for name in names]
     assert leftovers == []  # nothing half-written was kept
+

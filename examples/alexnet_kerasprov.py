@@ -56,7 +56,7 @@ def build_model(model_class=None):
     ], name="alexnet")
 
 
-def compile_model(model, learning_rate=0.01):
+def compile_model(model, learning_rate=0.03):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
@@ -66,6 +66,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--url", default=os.environ.get("DFA_URL", "http://127.0.0.1:22000"),
                         help="DfAnalyzer address (default: $DFA_URL or http://127.0.0.1:22000)")
+    parser.add_argument("--output", help="folder to download the stored trained model into (optional)")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(1)
@@ -83,7 +84,7 @@ def main():
     if not keras.flush(60):
         print("provenance is still being sent (DfAnalyzer unreachable?); it is kept and sent later")
         return
-    report(args.url, model.get_exec_tag())
+    report(args.url, model.get_exec_tag(), args.output)
 
 
 def query(url, sql):
@@ -98,9 +99,11 @@ def show(title, url, sql):
     result = query(url, sql)
     print(f"\n== {title}\n   {sql}\n")
     print(format_table(result["columns"], result["rows"]))
+    if not result["rows"]:
+        print("(no rows)")
 
 
-def report(url, exec_tag):
+def report(url, exec_tag, output=None):
     """Prints the stored provenance of this run and where it lives."""
     where = f"trainingmodel_task_id IN (SELECT t.id FROM task t JOIN dataflow_execution e ON t.exec_id = e.id " \
             f"WHERE e.tag = '{exec_tag}')"
@@ -110,7 +113,7 @@ def report(url, exec_tag):
     show("Per epoch (oTrainingModel)", url,
          f"SELECT epoch, learning_rate, loss, accuracy, val_loss, val_accuracy, elapsed_time "
          f"FROM {DATAFLOW}.otrainingmodel WHERE {where} ORDER BY epoch")
-    show("Learning-rate adaptations (oAdaptation)", url,
+    show("Learning-rate adaptations (oAdaptation; ReduceLROnPlateau halves the rate when val_loss stalls)", url,
          f"SELECT a.epoch, a.old_learning_rate, a.new_learning_rate, a.cause FROM {DATAFLOW}.oadaptation a "
          f"JOIN task t ON a.adaptation_task_id = t.id JOIN dataflow_execution e ON t.exec_id = e.id "
          f"WHERE e.tag = '{exec_tag}' ORDER BY a.epoch")
@@ -131,6 +134,13 @@ def report(url, exec_tag):
               f"{path}\n    download: `dfanalyzer model get {model['id']} -o .`  or  GET {url}{model['url']}")
     if not models:
         print("The trained model is still being uploaded (see `dfanalyzer model list`).")
+    keras_files = [model for model in models if model["format"] == "keras"]
+    if output and keras_files:
+        os.makedirs(output, exist_ok=True)
+        target = os.path.join(output, f"{exec_tag}.keras")
+        with open(target, "wb") as handle:
+            handle.write(requests.get(url.rstrip("/") + keras_files[0]["url"], timeout=60).content)
+        print(f"Downloaded the trained model to {target} (keras.saving.load_model reads it).")
 
 
 if __name__ == "__main__":

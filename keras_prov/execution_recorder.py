@@ -6,7 +6,6 @@ import threading
 import dfa_lib_python
 from dfa_lib_python.client import normalize_url
 from dfa_lib_python.dataset import DataSet
-from dfa_lib_python.element import Element
 from dfa_lib_python.registry import registry
 from dfa_lib_python.task import Task
 from dfa_lib_python.task_status import TaskStatus
@@ -65,8 +64,27 @@ class ExecutionRecorder:
         if self.provenance.url:
             connect_to(self.provenance.url)
         Environment.current().add_to(self.flow.dataflow.execution)
+        self._adopt_stored_order()
         self.save_dataflow()
         self._started = True
+
+    def _adopt_stored_order(self):
+        """Earlier runs of this dataflow may have stored more attributes than this model knows, in
+        another order; Elements are positional, so our sets take the stored order first."""
+        tag = self.dataflow_tag
+        if tag in _ADOPTED:
+            return
+        client = dfa_lib_python.get_client()
+        sql = ("SELECT s.tag, a.column_name, a.type FROM attribute a JOIN data_set s ON a.ds_id = s.id "
+               f"JOIN dataflow d ON s.df_id = d.id WHERE LOWER(d.tag) = '{tag}' ORDER BY s.id, a.id")
+        try:  # the tag passed the tag pattern (letters, digits, _ - .): it cannot close the quotes
+            _, rows = client.transport.query(sql, 100000)
+        except Exception as error:  # noqa: BLE001 - DfAnalyzer down: record anyway
+            logger.info("keras_prov could not read the stored specification of %r (%s); recording with its own", tag,
+                        error)
+            return
+        self.flow.adopt_stored_order(rows)
+        _ADOPTED.add(tag)
 
     def save_dataflow(self):
         self.dataflow.save()
@@ -81,9 +99,9 @@ class ExecutionRecorder:
         if self.flow.add_test_metrics(metrics):
             self.save_dataflow()
         task = self.new_task(training_dataflow.TESTING, dependency=self.last_training_task)
-        by_column = {training_dataflow.column_name(name): value for name, value in metrics.items()}
-        values = [started, elapsed] + [_number(by_column.get(column)) for column in self.flow.test_columns[2:]]
-        task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [Element(values)]))
+        values = {training_dataflow.column_name(name): _number(value) for name, value in metrics.items()}
+        values.update(timestamp=started, elapsed_time=elapsed)
+        task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [self.flow.row(training_dataflow.TEST_RESULTS, values)]))
         task.begin()
         task.end()
         return task
@@ -93,14 +111,18 @@ class ExecutionRecorder:
         (the first epoch trained with the new rate); `stamp` is when (time.time())."""
         task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
         adaptation_id = f"{training_task.id}-{task.id}"
-        stamp = utc_text(stamp)
+        values = {"adaptation_id": adaptation_id, "epoch": epoch, "old_learning_rate": old_rate,
+                  "new_learning_rate": new_rate, "cause": cause, "timestamp": utc_text(stamp)}
         task.add_dataset(DataSet(training_dataflow.ADAPTATION_INPUT,
-                                 [Element([adaptation_id, epoch, old_rate, cause])]))
+                                 [self.flow.row(training_dataflow.ADAPTATION_INPUT, values)]))
         task.begin()
         task.add_dataset(DataSet(training_dataflow.ADAPTATION_OUTPUT,
-                                 [Element([adaptation_id, epoch, old_rate, new_rate, cause, stamp])]))
+                                 [self.flow.row(training_dataflow.ADAPTATION_OUTPUT, values)]))
         task.end()
         return task
+
+
+_ADOPTED = set()  # dataflow tags whose stored attribute order this process has adopted
 
 
 def mark_failed(task, error):

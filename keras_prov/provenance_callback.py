@@ -4,9 +4,8 @@ import time
 
 import keras
 from dfa_lib_python.dataset import DataSet
-from dfa_lib_python.element import Element
 
-from keras_prov import training_dataflow
+from keras_prov import layer_table, training_dataflow
 from keras_prov.execution_recorder import mark_failed, utc_text
 from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
@@ -32,9 +31,12 @@ class ProvenanceCallback(keras.callbacks.Callback):
       class, or "manual".
     - on_train_end: EarlyStopping's outcome, the trained model's files (oTrainedModel), FINISHED.
 
-    Each hook only builds a few Python lists and hands them to dfa_lib_python, which queues them
-    for its sender thread. A failure inside a hook is logged once and turns capture off for the
-    rest of the fit: provenance never stops training.
+    On the training thread each hook only copies the values it needs (the logs, a time, the
+    learning rate known by `RateWatcher`) and submits them to keras_prov's recording thread, which
+    builds the dfa_lib_python records; their sending is dfa_lib_python's background work. The
+    one heavier step is `model.save` at the end of fit (`store_model=False` skips it). A failure
+    inside a hook is logged once and turns capture off for the rest of the fit: provenance never
+    stops training.
 
     Args:
         recorder: the model's `ExecutionRecorder`.
@@ -57,6 +59,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.rates = None
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
+        self._cost = 0.0
 
     # -- Keras hooks -------------------------------------------------------------------------
 
@@ -112,10 +115,15 @@ class ProvenanceCallback(keras.callbacks.Callback):
     def _send_begin(self, hyperparameters, layers, expected_metrics):
         recorder = self.recorder
         recorder.start()
-        if recorder.flow.add_metrics(expected_metrics):
+        flow = recorder.flow
+        if flow.add_metrics(expected_metrics):
             recorder.save_dataflow()
-        self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS, [Element(hyperparameters)]))
-        self.task.add_dataset(DataSet(training_dataflow.LAYERS, [Element(row) for row in layers]))
+        names = [name for name, _ in recorder.provenance.catalog.attributes()]
+        self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS,
+                                      [flow.row(training_dataflow.HYPERPARAMETERS, dict(zip(names, hyperparameters)))]))
+        layer_columns = [name for name, _ in layer_table.ATTRIBUTES]
+        self.task.add_dataset(DataSet(training_dataflow.LAYERS, [
+            flow.row(training_dataflow.LAYERS, dict(zip(layer_columns, row))) for row in layers]))
         self.task.begin()
 
     def _epoch_begin(self, epoch):
@@ -140,14 +148,12 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _send_epoch(self, epoch, stamp, elapsed, rate, logs):
         flow = self.recorder.flow
-        metrics = {training_dataflow.column_name(name): value for name, value in logs.items()}
-        if any(column not in flow.epoch_columns for column in metrics):
-            if flow.add_metrics(logs.keys()):
-                self.recorder.save_dataflow()
-        row = [epoch, utc_text(stamp), elapsed, rate]
-        for column in flow.epoch_columns[4:]:
-            row.append(_number(metrics.get(column)))
-        self.task.add_dataset(DataSet(training_dataflow.EPOCHS, [Element(row)]))
+        metrics = {training_dataflow.column_name(name): _number(value) for name, value in logs.items()}
+        if flow.add_metrics(logs.keys()):
+            self.recorder.save_dataflow()
+        # The rate the epoch trained with wins over a "learning_rate" some callbacks put in the logs.
+        metrics.update(epoch=epoch, timestamp=utc_text(stamp), elapsed_time=elapsed, learning_rate=rate)
+        self.task.add_dataset(DataSet(training_dataflow.EPOCHS, [flow.row(training_dataflow.EPOCHS, metrics)]))
         self.task.save()
 
     def _train_end(self):
@@ -166,11 +172,13 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _send_end(self, early_stopping, models, saved):
         files = models.finish(self.task, saved) if saved is not None else []
+        flow = self.recorder.flow
         if early_stopping:
-            self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING, [Element(row) for row in early_stopping]))
+            self.task.add_dataset(DataSet(training_dataflow.EARLY_STOPPING,
+                                          [flow.row(training_dataflow.EARLY_STOPPING, row) for row in early_stopping]))
         if files:
-            self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL, [
-                Element([f["file_name"], f["path"], f["format"], f["size_bytes"], f["sha256"]]) for f in files]))
+            self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL,
+                                          [flow.row(training_dataflow.TRAINED_MODEL, f) for f in files]))
         self.task.end()
 
     # -- helpers -----------------------------------------------------------------------------
@@ -222,14 +230,14 @@ class ProvenanceCallback(keras.callbacks.Callback):
 def _early_stopping_row(callback):
     stopped = getattr(callback, "stopped_epoch", 0) or None
     best_epoch = getattr(callback, "best_epoch", None)
-    best = getattr(callback, "best", None)
-    return [
-        callback.monitor, _number(callback.patience), _number(abs(getattr(callback, "min_delta", 0.0))),
-        None if stopped is None else stopped + 1,
-        None if best_epoch is None else best_epoch + 1,
-        _number(best),
-        "true" if callback.restore_best_weights else "false",
-    ]
+    return {
+        "monitor": callback.monitor, "patience": _number(callback.patience),
+        "min_delta": _number(abs(getattr(callback, "min_delta", 0.0))),
+        "stopped_epoch": None if stopped is None else stopped + 1,
+        "best_epoch": None if best_epoch is None else best_epoch + 1,
+        "best_value": _number(getattr(callback, "best", None)),
+        "restore_best_weights": "true" if callback.restore_best_weights else "false",
+    }
 
 
 def _number(value):

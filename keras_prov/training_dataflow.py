@@ -1,10 +1,12 @@
 """The dataflow keras_prov records into: transformations, sets and their attributes."""
 import functools
 import re
+import threading
 
 from dfa_lib_python.attribute import Attribute
 from dfa_lib_python.attribute_type import AttributeType
 from dfa_lib_python.dataflow import Dataflow
+from dfa_lib_python.element import Element
 from dfa_lib_python.set import Set
 from dfa_lib_python.set_type import SetType
 from dfa_lib_python.transformation import Transformation
@@ -74,9 +76,6 @@ class TrainingDataflow:
     def __init__(self, provenance):
         self.provenance = provenance
         self.dataflow = Dataflow(provenance.dataflow_tag, exec_tag=provenance.exec_tag)
-        self.epoch_columns = [name for name, _ in EPOCH_COLUMNS]
-        self.test_columns = [name for name, _ in TEST_COLUMNS]
-        self._sets = {}
 
         training = Transformation(TRAINING)
         training.set_sets([
@@ -87,7 +86,6 @@ class TrainingDataflow:
             self._set(EARLY_STOPPING, SetType.OUTPUT, EARLY_STOPPING_COLUMNS),
         ])
         self.dataflow.add_transformation(training)
-        self.transformations = [training]
         if provenance.adaptation:
             adaptation = Transformation(ADAPTATION)
             adaptation.set_sets([
@@ -96,34 +94,89 @@ class TrainingDataflow:
             ])
             self.dataflow.add_transformation(adaptation)
         testing = Transformation(TESTING)
-        testing.set_sets([
-            Set(TRAINED_MODEL, SetType.INPUT, _attributes(TRAINED_MODEL_COLUMNS), dependency=TRAINING),
-            self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS),
-        ])
-        self.dataflow.add_transformation(testing)
+        trained_model = self._set(TRAINED_MODEL, SetType.OUTPUT, TRAINED_MODEL_COLUMNS)
+        # One Set object in two roles, as the original API does: TestingModel consumes the model.
+        trained_model.set_type(SetType.INPUT)
+        trained_model.dependency = TRAINING
+        testing.set_sets([trained_model, self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS)])
+        self.dataflow.add_transformation(testing)  # freezes the INPUT role for TestingModel
+        trained_model.set_type(SetType.OUTPUT)
+        trained_model.dependency = None
 
     def _set(self, tag, set_type, columns, dependency=None):
-        data_set = Set(tag, set_type, _attributes(columns), dependency=dependency)
-        self._sets[tag] = data_set
+        """The process-wide Set of this dataflow and tag, with at least `columns`.
+
+        Every model recording into one dataflow tag shares its Set objects, so their attribute
+        lists (and thus the positions of values in an Element) are the same for all of them.
+        """
+        key = (self.dataflow.tag, tag.lower())
+        with _SHARED_LOCK:
+            data_set = _SHARED_SETS.get(key)
+            if data_set is None:
+                data_set = _SHARED_SETS[key] = Set(tag, set_type, _attributes(columns), dependency=dependency)
+            else:
+                known = {attribute.name.lower() for attribute in data_set.attributes}
+                for name, kind in columns:
+                    if name.lower() not in known:
+                        data_set.add_attribute(Attribute(name, getattr(AttributeType, kind)))
         return data_set
+
+    def columns(self, set_tag):
+        """Attribute names of a set, in the order an Element gives its values."""
+        return [attribute.name.lower() for attribute in _SHARED_SETS[(self.dataflow.tag, set_tag.lower())].attributes]
+
+    def row(self, set_tag, values):
+        """An Element for `set_tag` from {column: value}; columns it does not name are None."""
+        return Element([values.get(column) for column in self.columns(set_tag)])
+
+    @property
+    def epoch_columns(self):
+        return self.columns(EPOCHS)
+
+    @property
+    def test_columns(self):
+        return self.columns(TEST_RESULTS)
 
     def add_metrics(self, names):
         """Adds a column to oTrainingModel for each metric name not there yet; True if any was added."""
-        return self._add_columns(EPOCHS, self.epoch_columns, names)
+        return self._add_columns(EPOCHS, names)
 
     def add_test_metrics(self, names):
         """Adds a column to oTestingModel for each metric name not there yet; True if any was added."""
-        return self._add_columns(TEST_RESULTS, self.test_columns, names)
+        return self._add_columns(TEST_RESULTS, names)
 
-    def _add_columns(self, set_tag, columns, names):
+    def _add_columns(self, set_tag, names):
+        data_set = _SHARED_SETS[(self.dataflow.tag, set_tag.lower())]
         added = False
-        for name in names:
-            column = column_name(name)
-            if column not in columns:
-                columns.append(column)
-                self._sets[set_tag].add_attribute(Attribute(column, AttributeType.NUMERIC))
-                added = True
+        with _SHARED_LOCK:
+            known = {attribute.name.lower() for attribute in data_set.attributes}
+            for name in names:
+                column = column_name(name)
+                if column not in known:
+                    known.add(column)
+                    data_set.add_attribute(Attribute(column, AttributeType.NUMERIC))
+                    added = True
         return added
+
+    def adopt_stored_order(self, stored):
+        """Puts the attributes of our sets in the order DfAnalyzer stores them (an Element's values
+        are positional), ours that it lacks last. `stored` is [(set tag, column name, type)] in
+        stored order, from earlier runs of this dataflow."""
+        by_set = {}
+        for set_tag, column, kind in stored:
+            by_set.setdefault(str(set_tag).lower(), []).append((str(column).lower(), str(kind)))
+        with _SHARED_LOCK:
+            for (dataflow_tag, set_tag), data_set in _SHARED_SETS.items():
+                if dataflow_tag != self.dataflow.tag or set_tag not in by_set:
+                    continue
+                mine = {attribute.name.lower(): attribute for attribute in data_set.attributes}
+                ordered = [mine.pop(column, None) or Attribute(column, AttributeType(kind))
+                           for column, kind in by_set[set_tag]]
+                data_set.set_attributes(ordered + list(mine.values()))
+
+
+_SHARED_SETS = {}
+_SHARED_LOCK = threading.RLock()
 
 
 def _attributes(columns):

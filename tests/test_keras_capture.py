@@ -265,3 +265,41 @@ def test_bad_settings_say_what_to_fix():
         model.provenance(dataflow_tag="ok", hyps={"LERNING_RATE": True})
     with pytest.raises(keras.ProvenanceConfigError, match="name of a built-in"):
         model.provenance(dataflow_tag="ok", extra={"learning_rate": 3})
+
+
+def test_runs_with_different_metrics_and_hyperparameters_share_one_dataflow_tag(service, tmp_path):
+    import subprocess
+    import sys
+
+    x, y = digits(48)
+    tag = unique_tag("shared")
+    first = tiny_model()
+    first.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    first.provenance(dataflow_tag=tag, extra={"trial": 1}, store_model=False)
+    first.fit(x, y, epochs=1, verbose=0)
+    assert keras.flush(30)
+
+    # A later program records into the same dataflow with no metrics and other hyperparameters.
+    later = (
+        "import sys, json, numpy as np, dfa_lib_python, keras_prov as keras\n"
+        "dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[3])\n"
+        "x = np.random.rand(48, 64).astype('float32'); y = np.random.randint(0, 10, 48)\n"
+        "m = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation='softmax')])\n"
+        "m.compile('sgd', 'sparse_categorical_crossentropy')\n"
+        "m.provenance(dataflow_tag=sys.argv[2], extra={'note': 'no metrics'}, store_model=False)\n"
+        "h = m.fit(x, y, epochs=2, verbose=0)\n"
+        "assert keras.flush(30)\n"
+        "print(json.dumps(h.history['loss']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", later, service.url, tag, str(tmp_path / "spool")],
+                            capture_output=True, text=True, timeout=180,
+                            env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    later_losses = __import__("json").loads(result.stdout.strip().splitlines()[-1])
+
+    rows = stored(service, f"SELECT o.epoch, o.loss, o.accuracy, h.trial, h.note FROM {tag}.otrainingmodel o JOIN "
+                           f"{tag}.itrainingmodel h ON h.trainingmodel_task_id = o.trainingmodel_task_id ORDER BY o.id")
+    assert len(rows) == 3
+    assert rows[0][2] is not None and rows[0][3:] == [1.0, None]
+    assert [row[1] for row in rows[1:]] == pytest.approx(later_losses)
+    assert [row[2:] for row in rows[1:]] == [[None, None, "no metrics"]] * 2

@@ -64,6 +64,7 @@ class ExecutionRecorder:
         if self.provenance.url:
             connect_to(self.provenance.url)
         Environment.current().add_to(self.flow.dataflow.execution)
+        _deliver_pending_models_once()
         self._adopt_stored_order()
         self.save_dataflow()
         self._started = True
@@ -123,6 +124,17 @@ class ExecutionRecorder:
 
 
 _ADOPTED = set()  # dataflow tags whose stored attribute order this process has adopted
+_PENDING_CHECKED = set()  # URLs whose pending model uploads this process has taken up
+
+
+def _deliver_pending_models_once():
+    """Models an earlier program saved but could not upload are uploaded in the background."""
+    from keras_prov.model_store_client import ModelStoreClient, background
+
+    models = ModelStoreClient.for_recorder(None)
+    if models.url not in _PENDING_CHECKED:
+        _PENDING_CHECKED.add(models.url)
+        background.submit(models.deliver_pending)
 
 
 def mark_failed(task, error):

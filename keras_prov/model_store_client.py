@@ -1,5 +1,6 @@
 """Putting a trained model into DfAnalyzer's model store without holding up training."""
 import atexit
+import json
 import logging
 import os
 import queue
@@ -15,6 +16,7 @@ from keras_prov.model_archive import ModelArchive
 logger = logging.getLogger("keras_prov")
 
 # How long the end of the program may wait for trained models still being stored.
+PENDING_FILE = "upload.json"
 EXIT_TIMEOUT = float(os.environ.get("KERAS_PROV_EXIT_TIMEOUT", "10"))
 DELIVERY_TIMEOUT = 600.0  # how long a model waits for DfAnalyzer while the program runs
 
@@ -43,12 +45,20 @@ class ModelStoreClient:
         'alexnet/alexnet-20260101T120000-1a2b3c/1/model.keras'
     """
 
-    def __init__(self, url):
+    def __init__(self, url, spool_dir=None):
         self.url = url
+        self.spool_dir = spool_dir or tempfile.gettempdir()
 
     @classmethod
     def for_recorder(cls, recorder):
-        return cls(dfa_lib_python.get_client().url)
+        client = dfa_lib_python.get_client()
+        return cls(client.url, client.spool_dir)
+
+    @property
+    def pending_dir(self):
+        """Where models wait for their upload: next to dfa_lib_python's spool, so that a later
+        program using the same spool delivers what this one could not (see `deliver_pending`)."""
+        return os.path.join(self.spool_dir, "keras_prov-models")
 
     @property
     def embedded_dir(self):
@@ -61,7 +71,8 @@ class ModelStoreClient:
         if self.embedded_dir:
             directory = os.path.join(self.embedded_dir, "models", *folder.split("/"))
         else:
-            directory = tempfile.mkdtemp(prefix="keras_prov-model-")
+            os.makedirs(self.pending_dir, exist_ok=True)
+            directory = tempfile.mkdtemp(prefix="model-", dir=self.pending_dir)
         archive = ModelArchive(directory)
         try:
             archive.save(model)
@@ -80,8 +91,38 @@ class ModelStoreClient:
         files = archive.describe()
         for described in files:
             described["path"] = f"{folder}/{described['file_name']}"
+        if not self.embedded_dir:
+            # What an upload needs, written before trying it: a later program can finish the job.
+            pending = {"url": self.url, "dataflow": task.dataflow_tag, "exec": task.exec_tag, "task": str(task.id),
+                       "files": [{key: f[key] for key in ("file_name", "format", "sha256")} for f in files]}
+            with open(os.path.join(archive.directory, PENDING_FILE), "w") as handle:
+                json.dump(pending, handle)
         background.submit(self._deliver, task, files, None if self.embedded_dir else archive.directory)
         return files
+
+    def deliver_pending(self):
+        """Uploads the models earlier programs left in the pending folder for this URL (they could
+        not reach DfAnalyzer), once dfa_lib_python has delivered their tasks. Uploading twice is
+        harmless: the store replaces a file by the same one and updates its row."""
+        if self.embedded_dir or not os.path.isdir(self.pending_dir):
+            return
+        waiting = []
+        for name in sorted(os.listdir(self.pending_dir)):
+            path = os.path.join(self.pending_dir, name, PENDING_FILE)
+            try:
+                with open(path) as handle:
+                    pending = json.load(handle)
+            except (OSError, ValueError):
+                continue  # being written, or not ours
+            if pending.get("url") == self.url:
+                waiting.append((os.path.dirname(path), pending))
+        if not waiting or not dfa_lib_python.get_client().flush(timeout=DELIVERY_TIMEOUT):
+            return
+        for directory, pending in waiting:
+            files = [{**f, "local_path": os.path.join(directory, f["file_name"])} for f in pending["files"]]
+            if all(os.path.isfile(f["local_path"]) for f in files):
+                self._upload(_PendingTask(pending), files, directory)
+
 
     def _deliver(self, task, files, staging):
         from keras_prov.recording_thread import recording
@@ -92,7 +133,8 @@ class ModelStoreClient:
         delivered = recording.drain(DELIVERY_TIMEOUT) and dfa_lib_python.get_client().flush(timeout=DELIVERY_TIMEOUT)
         if not delivered:
             logger.warning("keras_prov: DfAnalyzer has not stored the training task, so its model cannot be recorded "
-                           "now; the model files are kept in %s", staging or os.path.dirname(files[0]["local_path"]))
+                           "now; the model files are kept in %s%s", staging or os.path.dirname(files[0]["local_path"]),
+                           " and uploaded by the next program that uses this spool" if staging else "")
             return
         if self.embedded_dir:
             self._register_embedded(task, files)
@@ -118,16 +160,34 @@ class ModelStoreClient:
                                 "file_name": described["file_name"], "format": described["format"],
                                 "sha256": described["sha256"]})
                 if response.status_code >= 400:
-                    raise UploadRefused(f"HTTP {response.status_code}: {response.text[:500]}")
-        except (requests.RequestException, OSError, UploadRefused) as error:
-            logger.warning("keras_prov could not upload the trained model to %s (%s); its files are kept in %s",
+                    raise UploadRefused(response.status_code, response.text[:500])
+        except UploadRefused as error:
+            if error.status not in (404, 408, 429) and error.status < 500 and os.path.exists(
+                    os.path.join(staging, PENDING_FILE)):
+                os.remove(os.path.join(staging, PENDING_FILE))  # refused as bad: retrying cannot help
+            logger.warning("keras_prov: DfAnalyzer at %s refused the trained model (%s); its files are kept in %s",
                            self.url, error, staging)
+            return
+        except (requests.RequestException, OSError) as error:
+            logger.warning("keras_prov could not upload the trained model to %s (%s); its files are kept in %s "
+                           "and uploaded by the next program that uses this spool", self.url, error, staging)
             return
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class _PendingTask:
+    """The identity of a training task read back from a pending upload."""
+
+    def __init__(self, pending):
+        self.dataflow_tag, self.exec_tag, self.id = pending["dataflow"], pending["exec"], pending["task"]
+
+
 class UploadRefused(Exception):
     """The service answered an upload with an error."""
+
+    def __init__(self, status, reason):
+        super().__init__(f"HTTP {status}: {reason}")
+        self.status = status
 
 
 class BackgroundWork:

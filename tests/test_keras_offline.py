@@ -26,3 +26,42 @@ def test_training_goes_on_while_dfanalyzer_is_down_and_everything_arrives_when_i
     finally:
         dfa_lib_python.close(timeout=5)
         service.stop()
+
+
+def test_a_model_saved_while_dfanalyzer_was_down_is_uploaded_by_the_next_program(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from service_process import ServiceProcess, free_port
+
+    port = free_port()
+    spool = str(tmp_path / "spool")
+    program = (
+        "import sys, numpy as np, dfa_lib_python, keras_prov as keras\n"
+        "dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[2])\n"
+        "x = np.random.rand(32, 4).astype('float32'); y = np.random.rand(32, 1).astype('float32')\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+        "m.compile('sgd', 'mse'); m.provenance(dataflow_tag=sys.argv[3])\n"
+        "m.fit(x, y, epochs=1, verbose=0)\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    url = f"http://127.0.0.1:{port}"
+    first = subprocess.run([sys.executable, "-c", program, url, spool, "offline_first"], capture_output=True,
+                           text=True, timeout=180, env=env)  # nothing listens on the port
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "uploaded by the next program" in first.stderr
+
+    service = ServiceProcess(tmp_path / "dfa-data", port=port).start()
+    try:
+        second = subprocess.run([sys.executable, "-c", program + "assert keras.flush(60)\n", url, spool,
+                                 "offline_second"], capture_output=True, text=True, timeout=180, env=env)
+        assert second.returncode == 0, second.stderr[-3000:]
+        models = service.query("SELECT d.tag, m.format, m.sha256 FROM model_file m JOIN dataflow_execution e "
+                               "ON m.exec_id = e.id JOIN dataflow d ON e.df_id = d.id ORDER BY d.tag, m.format")
+        recorded = service.query("SELECT format, sha256 FROM offline_first.otrainedmodel ORDER BY format")
+        assert [row[0] for row in models] == ["offline_first", "offline_first", "offline_second", "offline_second"]
+        assert [row[1:] for row in models[:2]] == recorded  # the files the first program described
+        assert not os.listdir(os.path.join(spool, "keras_prov-models"))  # nothing left waiting
+    finally:
+        service.stop()

@@ -114,3 +114,17 @@ def test_queries_answer_while_batches_are_being_written(dfa_service):
     counts.append(len(epochs_of(dfa_service, "live")))
     assert counts == sorted(counts) and counts[-1] == 600
     assert len(set(counts)) > 2  # the reader saw the table grow, not only before and after
+
+
+def test_a_specification_that_reorders_attributes_is_refused(dfa_service):
+    post(dfa_service, "/pde/dataflow/json", SPEC)
+    reordered = {"tag": "mnist", "transformations": [{"tag": "TrainingModel", "sets": [
+        {"tag": "oTrainingModel", "type": "OUTPUT", "attributes": [
+            {"name": "EPOCH", "type": "NUMERIC"}, {"name": "ACCURACY", "type": "NUMERIC"},
+            {"name": "LOSS", "type": "NUMERIC"}]}]}]}
+    refused = post(dfa_service, "/pde/dataflow/json", reordered)
+    assert refused.status_code == 422
+    assert "keep the stored order" in refused.json()["detail"]
+    assert dfa_service.query("SELECT a.name FROM attribute a JOIN data_set s ON a.ds_id = s.id "
+                             "WHERE s.tag = 'oTrainingModel' ORDER BY a.ordinal") == [
+        ["EPOCH"], ["LOSS"], ["val_sparse_categorical_accuracy"]]

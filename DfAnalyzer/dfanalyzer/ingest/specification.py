@@ -119,6 +119,7 @@ class SpecificationWriter:
         return info.sets[key]
 
     def _add_attributes(self, tx, set_info, attributes):
+        self._check_order(set_info, attributes)
         known = {a.column: a for a in set_info.attributes}
         for name, kind in attributes:
             column = name.lower()
@@ -135,6 +136,22 @@ class SpecificationWriter:
             attribute = AttributeInfo(name, column, kind)
             set_info.attributes.append(attribute)
             known[column] = attribute
+
+    @staticmethod
+    def _check_order(set_info, attributes):
+        """Elements are positional in the stored attribute order, so a specification may extend a
+        set only at its end: a reordered or inserted attribute would shift values into the wrong
+        columns without anyone noticing."""
+        stored = [a.column for a in set_info.attributes]
+        listed = [name.lower() for name, _ in attributes]
+        positions = [stored.index(column) for column in listed if column in stored]
+        first_new = next((i for i, column in enumerate(listed) if column not in stored), len(listed))
+        known_after_new = any(column in stored for column in listed[first_new:])
+        if positions != sorted(positions) or known_after_new:
+            raise InvalidInput(
+                f"set {set_info.tag!r} lists its attributes as ({', '.join(listed)}) but stores them as "
+                f"({', '.join(stored)}); elements are matched by position, so keep the stored order and add new "
+                "attributes after the existing ones")
 
     def _add_links(self, tx, info, set_info, dt_id, data_set):
         links = []

@@ -146,7 +146,7 @@ def mark_failed(task, error):
 
 def connect_to(url):
     """Makes dfa_lib_python send to `url` unless it already does."""
-    current = registry._client  # not get_client(): that would open a client for DFA_URL first
+    current = registry.current()  # not get_client(): that would open a client for DFA_URL first
     if current is None or current.closed or current.url != normalize_url(url):
         dfa_lib_python.connect(url)
 

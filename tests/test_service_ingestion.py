@@ -126,3 +126,17 @@ def test_begin_dates_the_task_and_the_execution_follows_its_tasks(dfa_service):
     assert dfa_service.query("SELECT status, end_time FROM dataflow_execution WHERE tag = 'dated'") == [
         ["FAILED", "2026-02-01T09:10:01"]]
     assert dfa_service.query("SELECT duration_seconds FROM performance") == [[600.0]]
+
+
+def test_rows_produced_after_a_dependent_task_declared_itself_are_linked_to_it(dfa_service):
+    # keras_prov records the trained model after evaluate() may already have started its test task.
+    post(dfa_service, "/pde/dataflow/json", SPEC)
+    post(dfa_service, "/pde/task/json", task("1", "TrainingModel", "RUNNING", exec_tag="late"))
+    dependency = {"tags": [{"tag": "TrainingModel"}], "ids": [{"id": "1"}]}
+    post(dfa_service, "/pde/task/json", task("2", "TestingModel", "FINISHED", exec_tag="late", dependency=dependency))
+    post(dfa_service, "/pde/task/json", task("1", "TrainingModel", "FINISHED", [("oTrainingModel", [[1, 0.3, 0.4]])],
+                                             exec_tag="late"))
+    [[training_id]] = dfa_service.query("SELECT id FROM task WHERE identifier = '1'")
+    [[testing_id]] = dfa_service.query("SELECT id FROM task WHERE identifier = '2'")
+    assert dfa_service.query("SELECT trainingmodel_task_id, testingmodel_task_id FROM mnist.otrainingmodel") == [
+        [training_id, testing_id]]

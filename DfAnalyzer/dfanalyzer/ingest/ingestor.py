@@ -44,7 +44,8 @@ class Ingestor:
         self._executions = {}
         self._tasks = {}
         self._specifications = SpecificationWriter(self._ids)
-        self._task_writer = TaskWriter(self._ids, self._executions, self._tasks)
+        self._dependents = {}
+        self._task_writer = TaskWriter(self._ids, self._executions, self._tasks, self._dependents)
         self._lock = threading.Lock()
 
     def ingest_dataflow(self, spec):
@@ -157,6 +158,7 @@ class Ingestor:
         self._dataflows.clear()
         self._executions.clear()
         self._tasks.clear()
+        self._dependents.clear()
         self._ids.forget_all()
 
 

@@ -59,10 +59,11 @@ def _millis(moment):
 class TaskWriter:
     """Stores task messages of known dataflows."""
 
-    def __init__(self, ids, executions, tasks):
+    def __init__(self, ids, executions, tasks, dependents):
         self.ids = ids
         self.executions = executions  # (df_id, exec tag) -> execution id, shared cache
         self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> (task id, status), shared cache
+        self.dependents = dependents  # task id -> [(dependent task id, its transformation id)], shared cache
 
     def execution_id(self, tx, info, exec_tag, create=True, start_time=None):
         key = (info.id, exec_tag)
@@ -94,7 +95,7 @@ class TaskWriter:
         exec_tag = str(message.get("exec") or DEFAULT_EXECUTION)
         exec_id = self.execution_id(tx, info, exec_tag)
         task_id = self._upsert_task(tx, info, exec_id, dt_id, message, where)
-        dependencies = self._save_dependencies(tx, info, exec_id, task_id, message, where)
+        dependencies = self._save_dependencies(tx, info, exec_id, task_id, dt_id, message, where)
         self._save_performances(tx, task_id, message, where, skip_stored_elements)
         self._save_files(tx, task_id, message, where)
         for data_set in _list(message, "sets", where):
@@ -162,7 +163,7 @@ class TaskWriter:
             tx.execute("UPDATE dataflow_execution SET status = ?, end_time = ? WHERE id = ?",
                        ["FAILED" if failed_tasks else "FINISHED", end, exec_id])
 
-    def _save_dependencies(self, tx, info, exec_id, task_id, message, where):
+    def _save_dependencies(self, tx, info, exec_id, task_id, dt_id, message, where):
         """[(task id, transformation id)] this task depends on, recorded in task_dependency."""
         found = []
         for tag, dependency_id in _dependency_pairs(message.get("dependency"), where):
@@ -180,6 +181,8 @@ class TaskWriter:
                                   [task_id, depends_on])[0][0]
                 if not exists:
                     tx.execute("INSERT INTO task_dependency (task_id, depends_on_task_id) VALUES (?, ?)", [task_id, depends_on])
+                    if depends_on in self.dependents:
+                        self.dependents[depends_on].append((task_id, dt_id))
         return found
 
     def _save_performances(self, tx, task_id, message, where, skip_stored):
@@ -237,7 +240,21 @@ class TaskWriter:
             rows = [row for row in rows if not any(all(_same(s, n) for s, n in zip(old, row)) for old in stored)]
         if dt_id in set_info.consumers:
             rows = self._consume_rows_of_dependencies(tx, info, set_info, task_column, task_id, dependencies, rows)
-        self._insert_rows(tx, info, set_info, {task_column: task_id}, rows)
+        task_columns = {task_column: task_id}
+        if dt_id in set_info.producers:
+            # A consumer task that already declared its dependency on this task (e.g. a test that
+            # ran before the trained model was recorded) gets its column on these rows too.
+            for dependent, dependent_dt in self._dependents_of(tx, task_id):
+                if dependent_dt in set_info.consumers:
+                    task_columns.setdefault(set_info.task_column(info.transformation_tag(dependent_dt)), dependent)
+        self._insert_rows(tx, info, set_info, task_columns, rows)
+
+    def _dependents_of(self, tx, task_id):
+        if task_id not in self.dependents:
+            self.dependents[task_id] = [tuple(row) for row in tx.fetch(
+                "SELECT t.id, t.dt_id FROM task_dependency d JOIN task t ON d.task_id = t.id "
+                "WHERE d.depends_on_task_id = ? ORDER BY t.id", [task_id])]
+        return self.dependents[task_id]
 
     def _consume_rows_of_dependencies(self, tx, info, set_info, task_column, task_id, dependencies, rows):
         """Input elements a dependency task already produced are marked as consumed by this task

@@ -10,14 +10,11 @@ background thread sends, so the figures should be far below the cost of an HTTP 
 import argparse
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-import requests
 
 import dfa_lib_python
 from dfa_lib_python.dataflow import Dataflow
@@ -25,29 +22,10 @@ from dfa_lib_python.dataset import DataSet
 from dfa_lib_python.element import Element
 from dfa_lib_python.task import Task
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from service_process import ServiceProcess, free_port  # noqa: E402
+
 TARGET_MEDIAN_US = 50.0
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_service(data_dir, port):
-    log = open(os.path.join(data_dir, "service.log"), "ab")
-    process = subprocess.Popen([sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--port", str(port),
-                                "--data-dir", os.path.join(data_dir, "data")], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("DfAnalyzer did not start; see " + log.name)
 
 
 def timed(call, count):
@@ -99,7 +77,8 @@ def main():
 
     rows = []
     with tempfile.TemporaryDirectory() as work:
-        process, url = start_service(work, free_port())
+        service = ServiceProcess(os.path.join(work, "data")).start()
+        url = service.url
         try:
             client = dfa_lib_python.connect(url, spool_dir=os.path.join(work, "spool-up"))
             rows += measure("service up", "bench_up", args.calls)
@@ -109,8 +88,7 @@ def main():
             sent = client.status["sent_messages"]
         finally:
             dfa_lib_python.close(timeout=5)
-            process.terminate()
-            process.wait(30)
+            service.stop()
         dfa_lib_python.connect(f"http://127.0.0.1:{free_port()}", spool_dir=os.path.join(work, "spool-down"))
         rows += measure("service down", "bench_down", args.calls)
         dfa_lib_python.close(timeout=0.5)

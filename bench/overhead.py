@@ -11,44 +11,22 @@ includes saving the trained model). No thresholds: this prints figures.
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import dfa_lib_python  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import requests  # noqa: E402
 
 import keras_prov  # noqa: E402
 from alexnet_kerasprov import build_model, compile_model, load_data  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_service(data_dir):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--port", str(port),
-                                "--data-dir", data_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("DfAnalyzer did not start")
+from service_process import ServiceProcess  # noqa: E402
 
 
 def timed_fit(with_provenance, data, epochs, url, store_model):
@@ -73,7 +51,8 @@ def main():
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="bench-overhead-")
-    service, url = start_service(data_dir)
+    service = ServiceProcess(os.path.join(data_dir, "data")).start()
+    url = service.url
     try:
         dfa_lib_python.connect(url, spool_dir=os.path.join(data_dir, "spool"))
         data = load_data()
@@ -111,8 +90,7 @@ def main():
         print(f"all provenance stored: {stored}")
     finally:
         dfa_lib_python.close(timeout=10)
-        service.terminate()
-        service.wait(30)
+        service.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

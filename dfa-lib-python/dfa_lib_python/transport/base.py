@@ -1,4 +1,5 @@
 """The interface every transport implements, and the outcomes of sending a batch."""
+import abc
 
 
 class Unavailable(Exception):
@@ -36,7 +37,7 @@ class BadRequest(Exception):
         self.reason = reason
 
 
-class Transport:
+class Transport(abc.ABC):
     """Sends batches of messages and answers read-only queries.
 
     `send(lines)` gets the messages as encoded JSON lines (bytes) in order and returns only when
@@ -45,12 +46,13 @@ class Transport:
 
     url = ""
 
+    @abc.abstractmethod
     def send(self, lines):
-        raise NotImplementedError
+        """Stores the messages or raises (see the class docstring)."""
 
+    @abc.abstractmethod
     def query(self, sql, limit):
         """(columns, rows) of a read-only SQL query."""
-        raise NotImplementedError
 
     def close(self):
         pass

@@ -13,6 +13,7 @@ from dfa_lib_python.task_status import TaskStatus
 from keras_prov import training_dataflow
 from keras_prov.environment import Environment
 from keras_prov.training_dataflow import TrainingDataflow
+from keras_prov.values import as_number
 
 logger = logging.getLogger("keras_prov")
 
@@ -100,7 +101,7 @@ class ExecutionRecorder:
         if self.flow.add_test_metrics(metrics):
             self.save_dataflow()
         task = self.new_task(training_dataflow.TESTING, dependency=self.last_training_task)
-        values = {training_dataflow.column_name(name): _number(value) for name, value in metrics.items()}
+        values = {training_dataflow.column_name(name): as_number(value) for name, value in metrics.items()}
         values.update(timestamp=started, elapsed_time=elapsed)
         task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [self.flow.row(training_dataflow.TEST_RESULTS, values)]))
         task.begin()
@@ -160,12 +161,3 @@ def utc_text(stamp=None):
     if stamp is None:
         return utc_now()
     return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _number(value):
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None

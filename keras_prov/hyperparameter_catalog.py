@@ -5,6 +5,7 @@ import re
 import keras
 
 from keras_prov.errors import ProvenanceConfigError
+from keras_prov.values import as_number
 
 NUMERIC = "NUMERIC"
 TEXT = "TEXT"
@@ -142,15 +143,15 @@ class HyperparameterCatalog:
             for field in OPTIMIZER_FIELDS:
                 if hasattr(optimizer, field):
                     value = getattr(optimizer, field)
-                    values[field] = _text(value) if isinstance(value, bool) else _number(value)
+                    values[field] = _text(value) if isinstance(value, bool) else as_number(value)
         compile_config = _compile_config(model)
         values["loss"] = _describe(compile_config.get("loss", getattr(model, "loss", None)))
         values["metrics"] = _describe(compile_config.get("metrics"))
-        values["epochs"] = _number(fit_arguments.get("epochs", params.get("epochs")))
-        values["initial_epoch"] = _number(fit_arguments.get("initial_epoch", 0))
-        values["steps_per_epoch"] = _number(params.get("steps") or fit_arguments.get("steps_per_epoch"))
-        values["validation_split"] = _number(fit_arguments.get("validation_split", 0.0))
-        values["validation_freq"] = _number(fit_arguments.get("validation_freq", 1))
+        values["epochs"] = as_number(fit_arguments.get("epochs", params.get("epochs")))
+        values["initial_epoch"] = as_number(fit_arguments.get("initial_epoch", 0))
+        values["steps_per_epoch"] = as_number(params.get("steps") or fit_arguments.get("steps_per_epoch"))
+        values["validation_split"] = as_number(fit_arguments.get("validation_split", 0.0))
+        values["validation_freq"] = as_number(fit_arguments.get("validation_freq", 1))
         values["shuffle"] = _text(fit_arguments.get("shuffle", True))
         values["class_weight"] = _text(fit_arguments.get("class_weight") is not None)
         samples = training_samples(fit_arguments)
@@ -158,7 +159,7 @@ class HyperparameterCatalog:
         batch_size = fit_arguments.get("batch_size")
         if batch_size is None and samples is not None:
             batch_size = 32  # Keras's default for arrays
-        values["batch_size"] = _number(batch_size)
+        values["batch_size"] = as_number(batch_size)
         values["num_layers"] = len(model.layers)
         trainable = sum(_size(w) for w in model.trainable_weights)
         values["trainable_params"] = trainable
@@ -216,15 +217,6 @@ def _describe(value):
     if isinstance(value, (list, tuple)):
         return ", ".join(filter(None, (_describe(item) for item in value)))
     return getattr(value, "name", None) or getattr(value, "__name__", None) or type(value).__name__
-
-
-def _number(value):
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _text(value):

@@ -1,4 +1,6 @@
 """One row per layer of a model: the iLayers set."""
+from keras_prov.values import as_number
+
 
 NUMERIC = "NUMERIC"
 TEXT = "TEXT"
@@ -53,13 +55,13 @@ class LayerTable:
             type(layer).__name__,
             _output_shape(layer),
             _count(layer),
-            _number(getattr(layer, "units", None)),
-            _number(getattr(layer, "filters", None)),
+            as_number(getattr(layer, "units", None)),
+            as_number(getattr(layer, "filters", None)),
             _text(getattr(layer, "kernel_size", getattr(layer, "pool_size", None))),
             _text(getattr(layer, "strides", None)),
             _text(getattr(layer, "padding", None)),
             activation,
-            _number(dropout),
+            as_number(dropout),
         ]
 
 
@@ -77,15 +79,6 @@ def _count(layer):
     try:
         return layer.count_params()
     except ValueError:  # a layer that is not built yet has no weights to count
-        return None
-
-
-def _number(value):
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
         return None
 
 

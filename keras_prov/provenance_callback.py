@@ -11,6 +11,7 @@ from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.rate_watcher import RateWatcher
 from keras_prov.recording_thread import recording
+from keras_prov.values import as_number
 
 logger = logging.getLogger("keras_prov")
 
@@ -148,7 +149,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _send_epoch(self, epoch, stamp, elapsed, rate, logs):
         flow = self.recorder.flow
-        metrics = {training_dataflow.column_name(name): _number(value) for name, value in logs.items()}
+        metrics = {training_dataflow.column_name(name): as_number(value) for name, value in logs.items()}
         if flow.add_metrics(logs.keys()):
             self.recorder.save_dataflow()
         # The rate the epoch trained with wins over a "learning_rate" some callbacks put in the logs.
@@ -231,19 +232,10 @@ def _early_stopping_row(callback):
     stopped = getattr(callback, "stopped_epoch", 0) or None
     best_epoch = getattr(callback, "best_epoch", None)
     return {
-        "monitor": callback.monitor, "patience": _number(callback.patience),
-        "min_delta": _number(abs(getattr(callback, "min_delta", 0.0))),
+        "monitor": callback.monitor, "patience": as_number(callback.patience),
+        "min_delta": as_number(abs(getattr(callback, "min_delta", 0.0))),
         "stopped_epoch": None if stopped is None else stopped + 1,
         "best_epoch": None if best_epoch is None else best_epoch + 1,
-        "best_value": _number(getattr(callback, "best", None)),
+        "best_value": as_number(getattr(callback, "best", None)),
         "restore_best_weights": "true" if callback.restore_best_weights else "false",
     }
-
-
-def _number(value):
-    if value is None:
-        return None
-    try:
-        return float(value)  # NaN and infinities are kept: the service stores them faithfully
-    except (TypeError, ValueError):
-        return None

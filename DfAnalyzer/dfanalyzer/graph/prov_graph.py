@@ -4,7 +4,8 @@ import math
 
 import pygraphviz
 
-from dfanalyzer.graph import registry, style
+from dfanalyzer.graph import style
+from dfanalyzer.graph.drawn_graph import DrawnGraph
 from dfanalyzer.graph.folding import Folding
 from dfanalyzer.graph.prov_view import ProvView
 
@@ -14,7 +15,7 @@ AGENT_KIND_NAMES = {"prov:Person": "person", "prov:SoftwareAgent": "software",
 ATTRIBUTES_SHOWN = 4
 
 
-class ProvGraph:
+class ProvGraph(DrawnGraph):
     """Draws a PROV document: entities as yellow ellipses, activities as blue rectangles, agents
     as orange houses, edges labelled with the PROV relation (used, wasGeneratedBy,
     wasAssociatedWith, wasInformedBy, wasDerivedFrom, ...). Time flows downwards: what a task
@@ -78,21 +79,6 @@ class ProvGraph:
                 attributes["style"] = "dashed"
             graph.add_edge(source, target, **attributes)
         return graph
-
-    def dot(self):
-        """The DOT source of the graph."""
-        return self.agraph().to_string()
-
-    def render(self, format_name):
-        """The image as bytes in `format_name` (png, svg, pdf)."""
-        return registry.get(format_name).render(self.agraph())
-
-    def write(self, path):
-        """Writes the image to `path`, in the format its extension names."""
-        image = registry.for_path(path).render(self.agraph())
-        with open(path, "wb") as stream:
-            stream.write(image)
-        return path
 
     def _drawn_edges(self):
         """The edges worth drawing: a task informed by another task is not also linked to the

@@ -3,10 +3,11 @@ import html
 
 import pygraphviz
 
-from dfanalyzer.graph import registry, style
+from dfanalyzer.graph import style
+from dfanalyzer.graph.drawn_graph import DrawnGraph
 
 
-class SpecGraph:
+class SpecGraph(DrawnGraph):
     """Draws a dataflow specification as DfAnalyzer's dataflow view showed it: each transformation
     a box, each set a table of its attributes (name and type), an edge from a set to each
     transformation reading it ("input") and from the transformation writing it ("output").
@@ -50,15 +51,3 @@ class SpecGraph:
             rows.append('<TR><TD COLSPAN="2"><I>no attributes</I></TD></TR>')
         return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
                 f'BGCOLOR="{style.SET_BODY_COLOR}" COLOR="#808080">' + "".join(rows) + "</TABLE>>")
-
-    def dot(self):
-        return self.agraph().to_string()
-
-    def render(self, format_name):
-        return registry.get(format_name).render(self.agraph())
-
-    def write(self, path):
-        image = registry.for_path(path).render(self.agraph())
-        with open(path, "wb") as stream:
-            stream.write(image)
-        return path

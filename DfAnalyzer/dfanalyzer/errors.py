@@ -19,6 +19,12 @@ class NotFound(DfaError):
     status_code = 404
 
 
+class Conflict(DfaError):
+    """The request would replace something stored; nothing stored is ever overwritten (HTTP 409)."""
+
+    status_code = 409
+
+
 class QueryRejected(DfaError):
     """A user query is not allowed or MonetDB refused it (HTTP 400)."""
 

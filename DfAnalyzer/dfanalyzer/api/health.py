@@ -1,4 +1,5 @@
-"""GET /health: whether the service and its store answer."""
+"""GET /health: whether the service and its store answer. It is open without a token, so it
+tells nothing about the machine (no paths)."""
 from fastapi import APIRouter, Depends
 
 from dfanalyzer import __version__
@@ -11,4 +12,4 @@ router = APIRouter(tags=["service"])
 def health(store=Depends(get_store), settings=Depends(get_settings)):
     store.read("SELECT 1")
     backend = "monetdb-server" if settings.monetdb_url else "embedded-monetdb"
-    return {"status": "ok", "version": __version__, "backend": backend, "data_dir": settings.data_dir}
+    return {"status": "ok", "version": __version__, "backend": backend}

@@ -77,12 +77,13 @@ def run_start(args):
         serve(settings)
         return 0
     healthy = _health(settings)
-    if healthy and os.path.abspath(healthy.get("data_dir") or "") == settings.data_dir:
+    record = _pid_record(settings)  # /health does not tell its data directory: the pid file does
+    if healthy and record and record.get("port") == settings.port:
         print(f"DfAnalyzer is already running at {settings.url} (data: {settings.data_dir})")
         return 0
     if healthy:
-        print(f"Port {settings.port} is taken by a DfAnalyzer serving {healthy.get('data_dir')}; stop it "
-              f"(`dfanalyzer stop --port {settings.port}`) or choose another --port", file=sys.stderr)
+        print(f"Port {settings.port} is taken by a DfAnalyzer serving another data directory; stop it "
+              f"(`dfanalyzer stop --port {settings.port} --data-dir ...`) or choose another --port", file=sys.stderr)
         return 1
     os.makedirs(settings.data_dir, exist_ok=True)
     command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--host", settings.host,
@@ -121,10 +122,6 @@ def run_stop(args):
     settings = settings_from(args)
     record = _pid_record(settings)
     if record is None:
-        health = _health(settings)
-        if health and health.get("data_dir"):
-            record = _pid_record(Settings.from_sources(port=settings.port, data_dir=health["data_dir"]))
-    if record is None:
         print(f"No DfAnalyzer is running for {settings.data_dir} (port {settings.port})")
         return 0
     os.kill(record["pid"], signal.SIGTERM)
@@ -145,7 +142,8 @@ def run_status(args):
     health = _health(settings)
     if health:
         print(f"DfAnalyzer is running at {settings.url}")
-        print(f"  backend: {health.get('backend')}   data directory: {health.get('data_dir')}")
+        data_dir = settings.data_dir if _pid_record(settings) else "(another data directory)"
+        print(f"  backend: {health.get('backend')}   data directory: {data_dir}")
         return 0
     print(f"DfAnalyzer is not answering at {settings.url}")
     return 3

@@ -35,3 +35,7 @@ class StoreUnavailable(DfaError):
     """The storage backend cannot be opened or reached (HTTP 503)."""
 
     status_code = 503
+
+
+class ConfigurationError(DfaError):
+    """The service was started with settings it refuses (e.g. open to the network without a token)."""

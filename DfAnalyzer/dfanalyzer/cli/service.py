@@ -22,7 +22,36 @@ def add_address_options(parser):
 
 def settings_from(args):
     return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 monetdb_url=getattr(args, "monetdb_url", None))
+                                 monetdb_url=getattr(args, "monetdb_url", None), **_access_options(args))
+
+
+# ---- access control (issue 9): --token, --insecure, --cors-origin
+def add_access_options(parser):
+    parser.add_argument("--token", help="require Authorization: Bearer TOKEN on every endpoint but /health "
+                                        "(default: $DFA_TOKEN; clients send $DFA_TOKEN)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve an address other than loopback without a token, on purpose")
+    parser.add_argument("--cors-origin", action="append", dest="cors_origins",
+                        help="an origin allowed to call the API from a browser (repeatable; default "
+                             "$DFA_CORS_ORIGINS, else none)")
+
+
+def _access_options(args):
+    return {"token": getattr(args, "token", None), "insecure": getattr(args, "insecure", False),
+            "cors_origins": getattr(args, "cors_origins", None)}
+
+
+def _child_environment(settings):
+    """The token and origins reach the serving process through its environment, not its command
+    line, which every user of the machine can read."""
+    environment = dict(os.environ)
+    environment.pop("DFA_TOKEN", None)
+    if settings.token:
+        environment["DFA_TOKEN"] = settings.token
+    if settings.cors_origins:
+        environment["DFA_CORS_ORIGINS"] = ",".join(settings.cors_origins)
+    return environment
+# ----
 
 
 def register(subcommands):
@@ -31,6 +60,7 @@ def register(subcommands):
     start.add_argument("--monetdb-url", help="use a MonetDB server: monetdb://user:pass@host:50000/db "
                                              "(default: $DFA_MONETDB_URL, else embedded MonetDB in the data dir)")
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
+    add_access_options(start)
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")
     add_address_options(stop)
@@ -71,6 +101,7 @@ def _pid_record(settings):
 
 def run_start(args):
     settings = settings_from(args)
+    settings.check_exposure()
     if args.foreground:
         from dfanalyzer.server import serve
 
@@ -90,9 +121,11 @@ def run_start(args):
                "--port", str(settings.port), "--data-dir", settings.data_dir]
     if settings.monetdb_url:
         command += ["--monetdb-url", settings.monetdb_url]
+    if settings.insecure:
+        command += ["--insecure"]
     with open(settings.log_file, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env=_child_environment(settings))
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:

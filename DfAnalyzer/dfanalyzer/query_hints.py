@@ -6,16 +6,24 @@ syntax error does not say.
 """
 import re
 
-from dfanalyzer.errors import QueryRejected
+from dfanalyzer.errors import DfaError, QueryRejected
 from dfanalyzer.query_guard import MAX_SQL_CHARACTERS, tokenize
 
 PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def quoting_hint(store, sql):
-    """A sentence naming what to quote in `sql`, or "" when nothing needs quotes."""
+    """A sentence naming what to quote in `sql`, or "" when nothing needs quotes (or the store
+    cannot say: the hint must never replace the error it adds to)."""
     if len(sql) > MAX_SQL_CHARACTERS:
         return ""
+    try:
+        return _hint(store, sql)
+    except DfaError:
+        return ""
+
+
+def _hint(store, sql):
     keywords = {row[0].lower() for row in store.read("SELECT keyword FROM sys.keywords")[1]}
     schemas = [row[0] for row in store.read("SELECT schema_name FROM dataflow")[1]]
     lowered = sql.lower()

@@ -59,6 +59,10 @@ ENDS_FROM_LIST = {"where", "group", "order", "having", "limit", "offset", "union
 STRING_PREFIXES = {"e", "r", "x", "u&"}
 
 
+class UnknownTable(QueryRejected):
+    """The query reads a table that is neither in the catalog nor named <dataflow>.<set>."""
+
+
 @dataclass
 class Token:
     kind: str  # word, quoted, string, number, symbol
@@ -298,7 +302,7 @@ def _check_table(tokens, index, with_names):
         return index  # a table function: the function check decides
     if len(parts) == 1:
         if parts[0] not in with_names and parts[0] not in CATALOG_TABLES:
-            raise QueryRejected(f"there is no table {parts[0]!r} a query may read; tables of a dataflow are named "
+            raise UnknownTable(f"there is no table {parts[0]!r} a query may read; tables of a dataflow are named "
                                 "<dataflow>.<set> (e.g. alexnet.otrainingmodel), catalog tables by their name "
                                 "(dataflow, task, ...)")
     elif len(parts) == 2:

@@ -6,7 +6,7 @@ syntax error does not say.
 """
 import re
 
-from dfanalyzer.errors import DfaError, QueryRejected
+from dfanalyzer.errors import QueryRejected
 from dfanalyzer.query_guard import MAX_SQL_CHARACTERS, tokenize
 
 PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
@@ -19,12 +19,12 @@ def quoting_hint(store, sql):
         return ""
     try:
         return _hint(store, sql)
-    except DfaError:
+    except Exception:  # noqa: BLE001 - a hint that cannot be made is left out; the error itself goes on
         return ""
 
 
 def _hint(store, sql):
-    keywords = {row[0].lower() for row in store.read("SELECT keyword FROM sys.keywords")[1]}
+    keywords = _keywords(store)
     schemas = [row[0] for row in store.read("SELECT schema_name FROM dataflow")[1]]
     lowered = sql.lower()
     quoted = []
@@ -47,3 +47,16 @@ def _hint(store, sql):
     return f" Hint: write {', '.join(quoted)} in double quotes; these names are SQL keywords or hold characters " \
            "such as '-'."
 
+
+
+_keyword_cache = []
+
+
+def _keywords(store):
+    """MonetDB's reserved words, read once: they do not change while the service runs."""
+    if not _keyword_cache:
+        words = {row[0].lower() for row in store.read("SELECT keyword FROM sys.keywords")[1]}
+        if len(words) < 100 or not all(isinstance(word, str) and word.isascii() for word in words):
+            raise ValueError("sys.keywords read back incomplete")  # not cached: tried again next time
+        _keyword_cache.append(frozenset(words))
+    return _keyword_cache[0]

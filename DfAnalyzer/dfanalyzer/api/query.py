@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import QueryRejected
-from dfanalyzer.query_guard import check_read_only, select_list
+from dfanalyzer.query_guard import UnknownTable, check_read_only, select_list
 from dfanalyzer.query_hints import quoting_hint
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
@@ -25,9 +25,12 @@ def query(request: QueryRequest, format: str = Query("json", pattern="^(json|csv
     """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV."""
     try:
         sql = check_read_only(request.sql)
+    except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
+        raise UnknownTable(str(error) + quoting_hint(store, request.sql)) from None
+    try:
         columns, rows = store.read(sql, limit=request.limit + 1, isolated=True)
     except QueryRejected as error:
-        raise QueryRejected(str(error) + quoting_hint(store, request.sql)) from None
+        raise QueryRejected(str(error) + quoting_hint(store, sql)) from None
     columns = named_columns(sql, columns)
     truncated = len(rows) > request.limit
     rows = rows[: request.limit]

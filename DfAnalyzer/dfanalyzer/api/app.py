@@ -6,14 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import dataflows, executions, health, ingest, path_query, pde, prov, query
+from dfanalyzer.api import dataflows, executions, health, ingest, path_query, pde, prov, query, saved_queries
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
 
 log = logging.getLogger(__name__)
 
 ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router,
-           path_query.router]
+           path_query.router, saved_queries.router]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 

@@ -7,14 +7,27 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import dataflows, executions, health, ingest, pde, prov, query
+from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
+                            saved_queries)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
+from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router]
+ROUTERS = [
+    health.router,
+    pde.router,
+    ingest.router,
+    query.router,
+    dataflows.router,
+    executions.router,
+    prov.router,
+    runs_table.router,
+    path_query.router,
+    saved_queries.router,
+]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 
@@ -27,6 +40,7 @@ def create_app(store, settings):
     app.state.ingestor = Ingestor(store)
     for router in ROUTERS:
         app.include_router(router)
+    mount_web(app)
 
     @app.middleware("http")
     async def collapse_slashes(request: Request, call_next):

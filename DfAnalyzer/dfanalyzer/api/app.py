@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from dfanalyzer import __version__
 from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
                             saved_queries)
+from dfanalyzer.api import openapi_document
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
@@ -41,6 +42,7 @@ def create_app(store, settings):
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
+    openapi_document.install(app)
 
     @app.middleware("http")
     async def collapse_slashes(request: Request, call_next):

@@ -73,3 +73,23 @@ def test_the_network_is_served_only_with_a_token_or_on_purpose(tmp_path):
     assert refused.returncode == 1
     assert "--token" in refused.stderr and "--insecure" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+def test_cors_headers_only_for_configured_origins(tmp_path, monkeypatch):
+    monkeypatch.setenv("DFA_CORS_ORIGINS", "http://app.example")
+    service = ServiceProcess(tmp_path / "dfa-data", token=TOKEN).start()
+    try:
+        def preflight(origin):
+            return requests.options(service.url + "/api/v1/query", timeout=30, headers={
+                "Origin": origin, "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type"})
+
+        allowed = preflight("http://app.example")
+        assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == "http://app.example"
+        other = preflight("http://evil.example")
+        assert other.headers.get("Access-Control-Allow-Origin") is None
+        answer = requests.post(service.url + "/api/v1/query", json={"sql": "SELECT 1"}, timeout=30,
+                               headers={**BEARER, "Origin": "http://app.example"})
+        assert answer.ok and answer.headers["Access-Control-Allow-Origin"] == "http://app.example"
+    finally:
+        service.stop()

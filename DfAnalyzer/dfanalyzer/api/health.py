@@ -9,6 +9,6 @@ router = APIRouter(tags=["service"])
 
 @router.get("/health")
 def health(store=Depends(get_store), settings=Depends(get_settings)):
-    store.read("SELECT 1")
+    store.ping()
     backend = "monetdb-server" if settings.monetdb_url else "embedded-monetdb"
     return {"status": "ok", "version": __version__, "backend": backend, "data_dir": settings.data_dir}

@@ -58,6 +58,18 @@ class Provenance:
             raise ProvenanceConfigError(f"url must be a string such as 'http://127.0.0.1:22000', got {url!r}")
         self.url = url
 
+    def replace(self, **changes):
+        """A copy with some arguments changed, e.g. `settings.replace(hyps={"DECAY": True})`."""
+        arguments = dict(dataflow_tag=self.dataflow_tag, hyperparameters=self.hyperparameters,
+                         adaptation=self.adaptation, hyps=self.hyps, extra=self.extra, exec_tag=self.exec_tag,
+                         store_model=self.store_model, url=self.url)
+        arguments.update(changes)
+        return Provenance(**arguments)
+
+    def same_as(self, other):
+        """Whether `other` records the same way (then it can share this execution)."""
+        return repr(self) == repr(other) and self.hyps == other.hyps and self.url == other.url
+
     def __repr__(self):
         return (f"Provenance(dataflow_tag={self.dataflow_tag!r}, hyperparameters={self.hyperparameters}, "
                 f"adaptation={self.adaptation}, extra={self.extra!r}, exec_tag={self.exec_tag!r}, "

@@ -42,8 +42,9 @@ _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceErro
 
 
 def flush(timeout=30.0):
-    """Waits at most `timeout` seconds until every record and trained model given so far is stored.
-    Returns True when everything is stored. Never raises."""
+    """Waits at most `timeout` seconds until every record and trained model given so far is stored,
+    models that earlier programs left waiting in the spool included. Returns True when everything
+    is stored. Never raises."""
     import time
 
     import dfa_lib_python
@@ -51,7 +52,10 @@ def flush(timeout=30.0):
     from keras_prov.model_store_client import background
     from keras_prov.recording_thread import recording
 
+    from keras_prov.execution_recorder import deliver_pending_models_once
+
     deadline = time.monotonic() + timeout
+    deliver_pending_models_once()  # models an earlier program could not upload, too
     recorded = recording.drain(timeout)
     stored = recorded and dfa_lib_python.flush(max(0.0, deadline - time.monotonic()))
     models_stored = background.wait(max(0.0, deadline - time.monotonic()))

@@ -9,7 +9,8 @@ def default_provenance():
 
 
 def autolog(dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
-            exec_tag=None, store_model=True, url=None, disable=False):
+            exec_tag=None, store_model=True, url=None,
+                   store_weights=False, store_optimizer=False, disable=False):
     """Makes every `keras.Model` record its fits and evaluations, as `keras_prov.Model` does.
 
     Call it once, before training; the arguments are those of `keras_prov.Provenance` and apply to
@@ -28,7 +29,8 @@ def autolog(dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hy
         keras_patch.set_autolog(None)
         return None
     settings = Provenance(dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps,
-                          extra=extra, exec_tag=exec_tag, store_model=store_model, url=url)
+                          extra=extra, exec_tag=exec_tag, store_model=store_model, url=url,
+            store_weights=store_weights, store_optimizer=store_optimizer)
     keras_patch.install()  # already done when keras_prov_hook is active
     keras_patch.set_autolog(settings)
     return settings

@@ -29,7 +29,8 @@ class ProvenanceMixin:
     _keras_prov_records_itself = True
 
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
-                   exec_tag=None, store_model=True, url=None):
+                   exec_tag=None, store_model=True, url=None,
+                   store_weights=False, store_optimizer=False):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -39,7 +40,8 @@ class ProvenanceMixin:
             return None
         settings = dataflow_tag if isinstance(dataflow_tag, Provenance) else Provenance(
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
-            exec_tag=exec_tag, store_model=store_model, url=url)
+            exec_tag=exec_tag, store_model=store_model, url=url,
+            store_weights=store_weights, store_optimizer=store_optimizer)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings

@@ -51,7 +51,7 @@ def test_trained_model_is_stored_with_its_sha256_and_downloads_as_a_plain_keras_
     x, y = digits(64)
     tag = unique_tag("stored")
     model = tiny_model()
-    model.provenance(dataflow_tag=tag)
+    model.provenance(dataflow_tag=tag, store_weights=True)
     model.fit(x, y, epochs=2, verbose=0)
 
     recorded = stored(service, f"SELECT file_name, path, format, size_bytes, sha256 FROM {tag}.otrainedmodel "

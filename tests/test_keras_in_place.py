@@ -224,3 +224,31 @@ def test_the_hook_patches_keras_on_other_backends(shared_dfa_service, tmp_path, 
     assert report == {"plain_fit_loaded_nothing": True, "flushed": True}
     assert shared_dfa_service.query(f"SELECT backend FROM {tag}.itrainingmodel") == [[backend]]
     assert shared_dfa_service.query(f"SELECT COUNT(*) FROM {tag}.otrainingmodel") == [[2]]
+
+
+def test_tasks_of_a_transformation_added_to_get_dataflow_run_before_fit_without_save(service):
+    from dfa_lib_python.attribute import Attribute
+    from dfa_lib_python.attribute_type import AttributeType
+    from dfa_lib_python.dataset import DataSet
+    from dfa_lib_python.element import Element
+    from dfa_lib_python.set import Set
+    from dfa_lib_python.set_type import SetType
+    from dfa_lib_python.task import Task
+    from dfa_lib_python.transformation import Transformation
+
+    x, y = digits(32)
+    tag = unique_tag("before_fit")  # a dataflow DfAnalyzer has never seen
+    model = plain_model()
+    model.provenance(dataflow_tag=tag, adaptation=False)
+    block = Transformation("DenseBlock")
+    block.set_sets([Set("iDenseBlock", SetType.INPUT, [Attribute("k", AttributeType.NUMERIC),
+                                                       Attribute("l", AttributeType.NUMERIC)])])
+    model.get_dataflow().add_transformation(block)  # the original README's pattern, no df.save()
+    task = Task(100, tag, model.get_exec_tag(), "DenseBlock")
+    task.add_dataset(DataSet("iDenseBlock", [Element([24, 4])]))
+    task.begin()
+    task.end()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert stored(service, f"SELECT k, l FROM {tag}.idenseblock") == [[24.0, 4.0]]
+    assert len(stored(service, f"SELECT epoch FROM {tag}.otrainingmodel")) == 1
+    assert dfa_lib_python.get_client().status["rejected_messages"] == 0

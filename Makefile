@@ -8,6 +8,7 @@ run: setup
 	.venv/bin/python examples/main_job.py
 
 test: setup
+	bash scripts/bootstrap.sh --browser
 	.venv/bin/python -m pytest -q tests
 
 bench: setup

@@ -6,14 +6,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import dataflows, executions, health, ingest, path_query, pde, prov, query, saved_queries
+from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
+                            saved_queries)
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
+from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
 
 ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router,
-           path_query.router, saved_queries.router]
+           runs_table.router, path_query.router, saved_queries.router]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 
@@ -26,6 +28,7 @@ def create_app(store, settings):
     app.state.ingestor = Ingestor(store)
     for router in ROUTERS:
         app.include_router(router)
+    mount_web(app)
 
     @app.middleware("http")
     async def collapse_slashes(request: Request, call_next):

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
 from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
-                            saved_queries)
+                            saved_queries, schema)
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
 from dfanalyzer.web import mount_web
@@ -15,7 +15,7 @@ from dfanalyzer.web import mount_web
 log = logging.getLogger(__name__)
 
 ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router,
-           runs_table.router, path_query.router, saved_queries.router]
+           runs_table.router, path_query.router, saved_queries.router, schema.router]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 

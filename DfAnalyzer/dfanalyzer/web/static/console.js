@@ -80,13 +80,15 @@
     state.rows = body.rows;
     state.truncated = body.truncated;
     renderTable();
+    // Measured once the table is painted: the time a person waits.
+    await new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve)));
     const elapsed = performance.now() - started;
     $("result-meta").textContent = `${body.rows.length} row${body.rows.length === 1 ? "" : "s"} · ${elapsed.toFixed(0)} ms` +
       (body.truncated ? ` · truncated at the limit of ${limit}; raise the limit or add a WHERE` : "");
     $("result-meta").dataset.rows = body.rows.length;
     $("result-meta").dataset.elapsed = elapsed.toFixed(1);
     $("export-csv").disabled = $("export-json").disabled = false;
-    prepareChart();
+    setTimeout(prepareChart);  // after the table: the chart is below it
   }
   function showQueryError(message) {
     $("query-error").textContent = message;
@@ -99,22 +101,38 @@
     $("export-csv").disabled = $("export-json").disabled = true;
   }
 
+  /* The table draws its rows in pages as they are scrolled to, so a 10,000-row result costs the
+     browser a few hundred rows of layout, not ten thousand. */
+  const ROWS_PER_PAGE = 300;
+  let drawnRows = 0, numericColumns = [];
   function renderTable() {
-    const numeric = state.columns.map((_, index) => state.rows.length > 0 && state.rows.every(
+    numericColumns = state.columns.map((_, index) => state.rows.length > 0 && state.rows.every(
       row => row[index] === null || typeof row[index] === "number"));
     $("result").tHead.innerHTML = "<tr>" + state.columns.map((c, i) =>
-      `<th class="${numeric[i] ? "" : "text"}">${DFA.escapeHtml(c)}</th>`).join("") + "</tr>";
-    const html = new Array(state.rows.length);
-    for (let r = 0; r < state.rows.length; r++) {
+      `<th class="${numericColumns[i] ? "" : "text"}">${DFA.escapeHtml(c)}</th>`).join("") + "</tr>";
+    $("result").tBodies[0].innerHTML = "";
+    drawnRows = 0;
+    drawMoreRows();
+  }
+  function drawMoreRows() {
+    const end = Math.min(state.rows.length, drawnRows + ROWS_PER_PAGE);
+    const html = [];
+    for (let r = drawnRows; r < end; r++) {
       const row = state.rows[r];
       let cells = "";
       for (let i = 0; i < row.length; i++) {
-        cells += `<td class="${numeric[i] ? "" : "text"}">${DFA.escapeHtml(DFA.formatValue(row[i]))}</td>`;
+        cells += `<td class="${numericColumns[i] ? "" : "text"}">${DFA.escapeHtml(DFA.formatValue(row[i]))}</td>`;
       }
-      html[r] = `<tr>${cells}</tr>`;
+      html.push(`<tr>${cells}</tr>`);
     }
-    $("result").tBodies[0].innerHTML = html.join("");
+    $("result").tBodies[0].insertAdjacentHTML("beforeend", html.join(""));
+    drawnRows = end;
+    $("result").dataset.drawn = drawnRows;
   }
+  const tableWrap = $("result").closest(".table-wrap");
+  tableWrap.addEventListener("scroll", () => {
+    if (drawnRows < state.rows.length && tableWrap.scrollTop + tableWrap.clientHeight > tableWrap.scrollHeight - 400) drawMoreRows();
+  });
 
   /* Export of the shown result, as the service returned it. */
   function download(name, type, text) {

@@ -13,6 +13,8 @@ PLAN_TYPE = "prov:Plan"
 AGENT_KIND_NAMES = {"prov:Person": "person", "prov:SoftwareAgent": "software",
                     "prov:Organization": "organization"}
 ATTRIBUTES_SHOWN = 4
+# Relations between records of the same moment: drawn, but not allowed to add columns.
+UNRANKED_RELATIONS = ("wasDerivedFrom", "alternateOf", "specializationOf")
 
 
 class ProvGraph(DrawnGraph):
@@ -43,7 +45,7 @@ class ProvGraph(DrawnGraph):
 
     def agraph(self):
         graph = pygraphviz.AGraph(directed=True, strict=False, name="provenance")
-        graph.graph_attr.update(rankdir="RL", ordering="in", fontname=style.FONT, nodesep="0.12", ranksep="0.5",
+        graph.graph_attr.update(rankdir="RL", ordering="in", fontname=style.FONT, nodesep="0.12", ranksep="0.4",
                                 forcelabels="true")
         graph.node_attr.update(fontname=style.FONT, fontsize="10", margin="0.04,0.02")
         graph.edge_attr.update(fontname=style.FONT, fontsize="8", arrowsize="0.7")
@@ -81,7 +83,7 @@ class ProvGraph(DrawnGraph):
             attributes = {"xlabel": shown, "color": color, "fontcolor": color}
             if label in ("hadPlan", "actedOnBehalfOf"):
                 attributes["style"] = "dashed"
-            if label == "wasDerivedFrom":
+            if label in UNRANKED_RELATIONS:
                 attributes["constraint"] = "false"
             graph.add_edge(source, target, **attributes)
         return graph
@@ -173,7 +175,7 @@ def _first(record, local_name):
     return None
 
 
-def _short(value, width=28):
+def _short(value, width=24):
     if isinstance(value, float):
         text = "NaN" if math.isnan(value) else f"{value:.6g}"
     else:

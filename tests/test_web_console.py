@@ -43,6 +43,14 @@ def test_console_runs_saves_reopens_and_refuses(page, service):
     page.page.click("#schema-browser summary .name[data-insert='\"paths\".\"otrain\"']")
     assert '"paths"."otrain"' in page.page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()")
 
+    # Completion offers the dataflow's tables and their columns.
+    page.page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue('SELECT * FROM paths.otr')")
+    page.page.click(".CodeMirror")
+    page.page.keyboard.press("End")
+    page.page.keyboard.press("Control+Space")
+    assert "paths.otrain" in page.page.text_content(".CodeMirror-hints")
+    page.page.keyboard.press("Escape")
+
     sql = "SELECT dataset, epoch, loss FROM paths.otrain ORDER BY dataset, epoch"
     type_and_run(page, sql)
     page.page.wait_for_selector("#result-meta[data-rows='7']")

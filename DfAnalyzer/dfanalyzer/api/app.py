@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
-                            saved_queries)
+from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, prov_graph_json, query,
+                            runs_table, saved_queries, schema)
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
 from dfanalyzer.web import mount_web
@@ -21,10 +21,12 @@ ROUTERS = [
     query.router,
     dataflows.router,
     executions.router,
+    prov_graph_json.router,  # before prov.router, whose graph.{image_format} would take graph.json
     prov.router,
     runs_table.router,
     path_query.router,
     saved_queries.router,
+    schema.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 

@@ -1,0 +1,107 @@
+"""A run's per-epoch values: downsampled curves for charts, and raw rows for tables and live updates."""
+from dfanalyzer import reading
+from dfanalyzer.errors import InvalidInput
+from dfanalyzer.identifiers import quote
+from dfanalyzer.runs.downsampling import min_max_buckets
+from dfanalyzer.runs.training_sets import EPOCHS, TrainingSets
+
+MAX_POINTS = 20_000
+MAX_ROWS = 10_000
+
+
+class EpochSeries:
+    """The oTrainingModel rows of one execution.
+
+    Args:
+        store: a `dfanalyzer.store.Store`.
+        execution: execution tag.
+        dataflow: dataflow tag, needed when several dataflows use the execution tag.
+
+    Example:
+        series = EpochSeries(store, "alexnet-1")
+        series.curves(points=1000)["series"]["loss"]   # [[epoch, value], ...]
+        series.rows(after=0)                            # every row, with a cursor for the next call
+    """
+
+    def __init__(self, store, execution, dataflow=None):
+        self.store = store
+        self.exec_id, _, self.execution, self.dataflow = reading.find_execution(store, execution, dataflow)
+        self.sets = TrainingSets(store, self.dataflow)
+        self.epochs = self.sets.get(EPOCHS)
+
+    def curves(self, points=1000, start=None, end=None, metrics=None):
+        """{"series": {metric: [[epoch, value], ...]}} with at most about `points` points per metric
+        (min/max per bucket), between epochs `start` and `end` when given."""
+        if not 2 <= points <= MAX_POINTS:
+            raise InvalidInput(f"points must be 2..{MAX_POINTS}, got {points}")
+        known = self.sets.metric_columns()
+        metrics = metrics or known
+        unknown = [metric for metric in metrics if metric not in known]
+        if unknown:
+            raise InvalidInput(f"metrics {', '.join(unknown)} are not recorded; known: {', '.join(known)}")
+        answer = {"execution": self.execution, "dataflow": self.dataflow, "status": self.status(),
+                  "metrics": known, "total": 0, "downsampled": False, "series": {}, "cursor": self.cursor()}
+        if self.epochs is None or not metrics:
+            return answer
+        where, params = "AND t.exec_id = ?", [self.sets.df_id, self.exec_id]
+        if start is not None:
+            where += " AND s.epoch >= ?"
+            params.append(float(start))
+        if end is not None:
+            where += " AND s.epoch <= ?"
+            params.append(float(end))
+        _, rows = self.store.read(self.epochs.rows_of_executions(["epoch"] + metrics, where, "s.epoch, s.id"), params)
+        answer["total"] = len(rows)
+        answer["downsampled"] = len(rows) > points
+        for index, metric in enumerate(metrics, start=2):
+            answer["series"][metric] = min_max_buckets([[row[1], row[index]] for row in rows], points)
+        return answer
+
+    def rows(self, after=None, offset=0, limit=100):
+        """{"columns", "rows", "total", "cursor", "status"}: the epochs in order, a page of them, or
+        (with `after`, a cursor of an earlier answer) only the rows stored since."""
+        if not 1 <= limit <= MAX_ROWS or offset < 0:
+            raise InvalidInput(f"limit must be 1..{MAX_ROWS} and offset >= 0")
+        answer = {"execution": self.execution, "columns": [], "rows": [], "total": 0, "cursor": 0,
+                  "status": self.status()}
+        if self.epochs is None:
+            return answer
+        columns = [column for column in self.epochs.columns if column != "timestamp"]
+        if "epoch" in columns:
+            columns = ["epoch"] + [column for column in columns if column != "epoch"]
+        where, params = "AND t.exec_id = ?", [self.sets.df_id, self.exec_id]
+        if after is not None:
+            where += " AND s.id > ?"
+            params.append(int(after))
+        sql = self.epochs.rows_of_executions(["id"] + columns, where, "s.epoch, s.id")
+        _, rows = self.store.read(sql, params)
+        answer["columns"] = columns
+        answer["total"] = self.count()
+        answer["cursor"] = max([row[1] for row in rows], default=int(after or 0))
+        page = rows if after is not None else rows[offset:offset + limit]
+        answer["rows"] = [row[2:] for row in page]
+        return answer
+
+    def count(self):
+        if self.epochs is None:
+            return 0
+        table, task = self.epochs.table, quote(self.epochs.task_column)
+        _, rows = self.store.read(f"SELECT COUNT(*) FROM {table} s JOIN task t ON s.{task} = t.id WHERE t.exec_id = ?",
+                                  [self.exec_id])
+        return rows[0][0]
+
+    def cursor(self):
+        if self.epochs is None:
+            return 0
+        table, task = self.epochs.table, quote(self.epochs.task_column)
+        _, rows = self.store.read(f"SELECT MAX(s.id) FROM {table} s JOIN task t ON s.{task} = t.id WHERE t.exec_id = ?",
+                                  [self.exec_id])
+        return rows[0][0] or 0
+
+    def status(self):
+        _, rows = self.store.read(
+            "SELECT CAST(SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END) AS INTEGER), "
+            "CAST(SUM(CASE WHEN status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR') THEN 1 ELSE 0 END) AS INTEGER) "
+            "FROM task WHERE exec_id = ?", [self.exec_id])
+        running, failed = rows[0]
+        return reading.execution_status(running or 0, failed or 0)

@@ -19,3 +19,8 @@ def runs_page(request: Request):
 @router.get("/runs/{execution}")
 def run_page(request: Request, execution: str):
     return render(request, "run.html", "runs", f"Run {execution}", execution=execution)
+
+
+@router.get("/compare")
+def compare_page(request: Request):
+    return render(request, "compare.html", "compare", "Compare runs")

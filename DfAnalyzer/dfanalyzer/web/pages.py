@@ -24,3 +24,8 @@ def run_page(request: Request, execution: str):
 @router.get("/compare")
 def compare_page(request: Request):
     return render(request, "compare.html", "compare", "Compare runs")
+
+
+@router.get("/analysis")
+def analysis_page(request: Request):
+    return render(request, "analysis.html", "analysis", "Hyperparameter analysis")

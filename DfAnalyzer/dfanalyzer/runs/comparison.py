@@ -26,10 +26,12 @@ class Comparison:
             raise InvalidInput("name the runs to compare: ?runs=A,B,...")
         if len(executions) > MAX_RUNS:
             raise InvalidInput(f"{len(executions)} runs asked for; compare at most {MAX_RUNS} at once")
-        details, curves = [], []
+        details, curves, sets = [], [], None
         for execution in executions:
-            details.append(RunDetail(self.store).read(execution, dataflow))
-            curves.append(EpochSeries(self.store, execution, dataflow).curves(points=points))
+            details.append(RunDetail(self.store).read(execution, dataflow, sets))
+            series = EpochSeries(self.store, execution, dataflow, sets)
+            sets = series.sets   # runs of one dataflow share it
+            curves.append(series.curves(points=points))
         rows = []
         rows += _rows("run", ["status", "epochs"], [
             {"status": d["status"], "epochs": c["total"]} for d, c in zip(details, curves)])

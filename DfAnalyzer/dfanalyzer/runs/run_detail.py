@@ -24,9 +24,11 @@ class RunDetail:
     def __init__(self, store):
         self.store = store
 
-    def read(self, execution, dataflow=None):
+    def read(self, execution, dataflow=None, sets=None):
+        """The run's details; `sets` (the `TrainingSets` of its dataflow) saves reading them again."""
         exec_id, _, exec_tag, df_tag = reading.find_execution(self.store, execution, dataflow)
-        sets = TrainingSets(self.store, df_tag)
+        if sets is None or sets.tag != df_tag:
+            sets = TrainingSets(self.store, df_tag)
         tasks = self._tasks(exec_id)
         status = reading.execution_status(sum(t["status"] == "RUNNING" for t in tasks),
                                           sum(t["status"] in FAILED_STATUSES for t in tasks))

@@ -16,6 +16,7 @@ class EpochSeries:
         store: a `dfanalyzer.store.Store`.
         execution: execution tag.
         dataflow: dataflow tag, needed when several dataflows use the execution tag.
+        sets: the `TrainingSets` of the run's dataflow when the caller has them already.
 
     Example:
         series = EpochSeries(store, "alexnet-1")
@@ -23,10 +24,10 @@ class EpochSeries:
         series.rows(after=0)                            # every row, with a cursor for the next call
     """
 
-    def __init__(self, store, execution, dataflow=None):
+    def __init__(self, store, execution, dataflow=None, sets=None):
         self.store = store
         self.exec_id, _, self.execution, self.dataflow = reading.find_execution(store, execution, dataflow)
-        self.sets = TrainingSets(store, self.dataflow)
+        self.sets = sets if sets is not None and sets.tag == self.dataflow else TrainingSets(store, self.dataflow)
         self.epochs = self.sets.get(EPOCHS)
 
     def curves(self, points=1000, start=None, end=None, metrics=None):
@@ -74,12 +75,13 @@ class EpochSeries:
             where += " AND s.id > ?"
             params.append(int(after))
         sql = self.epochs.rows_of_executions(["id"] + columns, where, "s.epoch, s.id")
+        if after is None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"   # ints checked above, not user text
         _, rows = self.store.read(sql, params)
         answer["columns"] = columns
         answer["total"] = self.count()
-        answer["cursor"] = max([row[1] for row in rows], default=int(after or 0))
-        page = rows if after is not None else rows[offset:offset + limit]
-        answer["rows"] = [row[2:] for row in page]
+        answer["cursor"] = self.cursor() if after is None else max([row[1] for row in rows], default=int(after))
+        answer["rows"] = [row[2:] for row in rows]
         return answer
 
     def count(self):

@@ -102,9 +102,15 @@
     }, 300);
   }
 
-  async function loadCurves(keepCharts) {
+  function seriesRequest(keepCharts) {
     const range = zoom && keepCharts ? `&start=${zoom.start}&end=${zoom.end}` : "";
-    const answer = await DFA.api(`${base}/series?${scope}points=${POINTS}${range}`, {key: "series"});
+    return DFA.api(`${base}/series?${scope}points=${POINTS}${range}`, {key: "series"});
+  }
+
+  /* Draws the curves of `pending` (a series request already under way) or of a new request. */
+  async function loadCurves(keepCharts, pending) {
+    const range = zoom && keepCharts ? `&start=${zoom.start}&end=${zoom.end}` : "";
+    const answer = await (pending || seriesRequest(keepCharts));
     answer.zoomed = Boolean(range);
     curves = answer;
     cursor = Math.max(cursor, answer.cursor);
@@ -150,7 +156,15 @@
     if (svg) {
       svg.href = s.graph.svg;
       $("graph-png").href = s.graph.png;
-      if (!$("graph-image").getAttribute("src")) $("graph-image").src = s.graph.svg;
+      // Drawing the graph costs the service time: only when it comes into view.
+      if (!$("graph-image").getAttribute("src")) {
+        const watcher = new IntersectionObserver(entries => {
+          if (!entries.some(e => e.isIntersecting)) return;
+          watcher.disconnect();
+          $("graph-image").src = s.graph.svg;
+        });
+        watcher.observe($("provenance-graph"));
+      }
     }
   }
 
@@ -213,15 +227,20 @@
 
   async function start() {
     DFA.setTwin(`${base}/summary${dataflow ? "?dataflow=" + encodeURIComponent(dataflow) : ""}`);
+    const summaryRequest = DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
+    const curvesRequest = seriesRequest(Boolean(zoom));
+    const epochsRequest = loadEpochs(0);
+    curvesRequest.catch(() => {});
+    epochsRequest.catch(() => {});
     try {
-      summary = await DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
+      summary = await summaryRequest;
     } catch (error) {
       // A run that is not stored yet (or a service that is down) is asked for again.
       if (!error.status || error.status === 404) setTimeout(start, 2000);
       return;
     }
     drawSummary();
-    await Promise.all([loadCurves(Boolean(zoom)), loadEpochs(0)]);
+    await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
     DFA.poll(liveStep, 1000, () => status === "RUNNING");
   }
   start();

@@ -132,12 +132,16 @@ def test_training_started_while_its_page_is_open_appears_live(page, service, tmp
         assert all("404" in problem for problem in page.problems), page.problems
         page.problems.clear()
         p.evaluate("window.stillTheSamePage = true")
-        p.wait_for_function(f"document.querySelector('#charts .chart') && ({POINTS_JS})().some(c => c.loss >= 1)",
+        p.wait_for_function(f"document.querySelector('#charts .chart') && ({POINTS_JS})().some(c => c.loss >= 4)",
                             timeout=120_000)
         seen = chart_points(p)["loss"]
-        # Later epochs join the chart and the table without a reload.
+        first_chart = "echarts.getInstanceByDom(document.querySelector('#charts .chart'))"
+        p.evaluate(f"{first_chart}.dispatchAction({{type: 'dataZoom', startValue: 1, endValue: 3}})")
+        # Later epochs join the chart and the table without a reload, and the zoom stays.
         p.wait_for_function(f"({POINTS_JS})().some(c => c.loss > {seen})", timeout=60_000)
         assert p.evaluate("window.stillTheSamePage") is True
+        zoom = p.evaluate(f"{first_chart}.getOption().dataZoom[0]")
+        assert (zoom["startValue"], zoom["endValue"]) == (1, 3)
         p.wait_for_function("document.querySelector('#run-status').textContent === 'FINISHED'", timeout=120_000)
         assert training.wait(120) == 0, training.stdout.read().decode()
     finally:
@@ -147,3 +151,18 @@ def test_training_started_while_its_page_is_open_appears_live(page, service, tmp
     p.wait_for_function(f"({POINTS_JS})().some(c => c.loss === 14)", timeout=30_000)
     assert p.locator("#epochs tbody tr").count() == 14
     assert page.problems == []
+
+
+def test_service_down_is_said_in_the_page_and_cleared_when_it_is_back(browser, dfa_service):
+    RunSeeder(dfa_service.url, "webdown").run("open", HYPERPARAMETERS, epochs=3, status="RUNNING")
+    page = WatchedPage(browser, dfa_service.url)
+    try:
+        p = page.goto("/runs/open?dataflow=webdown")
+        p.wait_for_function("document.querySelector('#run-status').textContent === 'RUNNING'")
+        dfa_service.kill()
+        p.wait_for_selector("#errors .error", timeout=30_000)
+        assert "not answering" in p.text_content("#errors") and "dfanalyzer start" in p.text_content("#errors")
+        dfa_service.start()
+        p.wait_for_function("document.querySelectorAll('#errors .error').length === 0", timeout=60_000)
+    finally:
+        page.close()

@@ -6,15 +6,28 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import comparison, dataflows, executions, health, ingest, pde, prov, query, run_views, runs_table
+from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, path_query, pde, prov, query,
+                            run_views, runs_table, saved_queries)
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
 from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router,
-           runs_table.router, run_views.router, comparison.router]
+ROUTERS = [
+    health.router,
+    pde.router,
+    ingest.router,
+    query.router,
+    dataflows.router,
+    executions.router,
+    prov.router,
+    runs_table.router,
+    path_query.router,
+    saved_queries.router,
+    run_views.router,
+    comparison.router,
+]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 

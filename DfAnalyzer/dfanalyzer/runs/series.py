@@ -2,7 +2,7 @@
 from dfanalyzer import reading
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.identifiers import quote
-from dfanalyzer.runs.downsampling import min_max_buckets
+from dfanalyzer.runs.downsampling import min_max_sql
 from dfanalyzer.runs.training_sets import EPOCHS, TrainingSets
 
 MAX_POINTS = 20_000
@@ -44,19 +44,36 @@ class EpochSeries:
                   "metrics": known, "total": 0, "downsampled": False, "series": {}, "cursor": self.cursor()}
         if self.epochs is None or not metrics:
             return answer
-        where, params = "AND t.exec_id = ?", [self.sets.df_id, self.exec_id]
+        where, params = "", []
         if start is not None:
             where += " AND s.epoch >= ?"
             params.append(float(start))
         if end is not None:
             where += " AND s.epoch <= ?"
             params.append(float(end))
-        _, rows = self.store.read(self.epochs.rows_of_executions(["epoch"] + metrics, where, "s.epoch, s.id"), params)
-        answer["total"] = len(rows)
-        answer["downsampled"] = len(rows) > points
-        for index, metric in enumerate(metrics, start=2):
-            answer["series"][metric] = min_max_buckets([[row[1], row[index]] for row in rows], points)
+        tasks = self._task_ids()
+        if not tasks:
+            return answer
+        table, task = self.epochs.table, quote(self.epochs.task_column)
+        in_tasks = f"s.{task} IN ({', '.join('?' * len(tasks))})"
+        _, counted = self.store.read(f"SELECT COUNT(*) FROM {table} s WHERE {in_tasks} {where}", tasks + params)
+        answer["total"] = counted[0][0]
+        answer["downsampled"] = answer["total"] > points
+        if answer["downsampled"]:
+            for metric in metrics:
+                sql = min_max_sql(table, self.epochs.task_column, len(tasks), metric, points, where)
+                answer["series"][metric] = [list(row) for row in self.store.read(sql, tasks + params)[1]]
+            return answer
+        names = ", ".join(f"s.{quote(column)}" for column in ["epoch"] + metrics)
+        _, rows = self.store.read(f"SELECT {names} FROM {table} s WHERE {in_tasks} {where} ORDER BY s.epoch, s.id",
+                                  tasks + params)
+        for index, metric in enumerate(metrics, start=1):
+            answer["series"][metric] = [[row[0], row[index]] for row in rows if row[index] is not None]
         return answer
+
+    def _task_ids(self):
+        _, rows = self.store.read("SELECT id FROM task WHERE exec_id = ? ORDER BY id", [self.exec_id])
+        return [row[0] for row in rows]
 
     def rows(self, after=None, offset=0, limit=100):
         """{"columns", "rows", "total", "cursor", "status"}: the epochs in order, a page of them, or

@@ -7,8 +7,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import (dataflows, executions, health, ingest, openapi_document, path_query, pde, prov,
-                            prov_graph_json, query, runs_table, saved_queries, schema)
+from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
+                            prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
@@ -29,6 +29,8 @@ ROUTERS = [
     path_query.router,
     saved_queries.router,
     schema.router,
+    run_views.router,
+    comparison.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 

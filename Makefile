@@ -14,3 +14,4 @@ bench: setup
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
+	.venv/bin/python bench/import_hook.py

@@ -16,3 +16,4 @@ bench: setup
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
 	.venv/bin/python bench/console.py
+	.venv/bin/python bench/web.py

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from dfanalyzer.api.deps import get_store
+from dfanalyzer.api.download_name import content_disposition
 from dfanalyzer.api.encoding import SafeJSONResponse
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.export import Exporter, ProvenanceReader, registry as document_formats
@@ -27,7 +28,7 @@ KIND_HELP = "prov: the provenance graph; spec: the dataflow specification"
 def _document_response(text, document_format, name):
     filename = f"{name}{document_format.extension}"
     return Response(content=text, media_type=document_format.media_type,
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+                    headers={"Content-Disposition": content_disposition(filename)})
 
 
 @router.get("/api/v1/executions/{execution}/prov")
@@ -74,7 +75,7 @@ def _graph(store, name, subject, kind, fold, keep, dataflow=None):
 def _image_response(graph, image_format_name, name):
     image_format = image_formats.get(image_format_name)
     return Response(content=image_format.render(graph.agraph()), media_type=image_format.media_type,
-                    headers={"Content-Disposition": f'inline; filename="{name}.{image_format.name}"'})
+                    headers={"Content-Disposition": content_disposition(f"{name}.{image_format.name}")})
 
 
 @router.get("/api/v1/executions/{execution}/graph.{image_format}")

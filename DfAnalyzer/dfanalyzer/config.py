@@ -66,6 +66,18 @@ class Settings:
                 "there can read and upload provenance and models. Give --token SECRET (or DFA_TOKEN), or "
                 "--insecure to serve without one on purpose")
 
+    def process_environment(self, environ=os.environ):
+        """The environment of a process serving these settings. The MonetDB URL, the token and
+        the origins travel there rather than on its command line, which every user of the machine
+        can read (the URL may hold a password)."""
+        environment = dict(environ)
+        for name, value in (("DFA_MONETDB_URL", self.monetdb_url), ("DFA_TOKEN", self.token),
+                            ("DFA_CORS_ORIGINS", ",".join(self.cors_origins))):
+            environment.pop(name, None)
+            if value:
+                environment[name] = value
+        return environment
+
     @property
     def database_dir(self):
         return os.path.join(self.data_dir, "monetdb")

@@ -10,6 +10,7 @@ class HealthAnswer(BaseModel):
     status: str
     version: str
     backend: str
+    worker_restarts: int = 0
 
 
 class StoredAnswer(BaseModel):

@@ -7,9 +7,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, query, runs_table,
-                            saved_queries)
-from dfanalyzer.api import openapi_document
+from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
+                            prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import Ingestor, MessageRejected
@@ -24,10 +23,14 @@ ROUTERS = [
     query.router,
     dataflows.router,
     executions.router,
+    prov_graph_json.router,  # before prov.router, whose graph.{image_format} would take graph.json
     prov.router,
     runs_table.router,
     path_query.router,
     saved_queries.router,
+    schema.router,
+    run_views.router,
+    comparison.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 

@@ -159,6 +159,7 @@ class EngineConnection:
 
     def __init__(self, database_dir, query_timeout=0, heap_lock=None, writes=False):
         self.heap_lock = heap_lock or HeapLock()
+        self.query_timeout = query_timeout  # user queries have one; they let waiting writers go first
         self.writes = writes
         self.thread = threading.get_ident()
         self.statements = 0
@@ -182,7 +183,7 @@ class EngineConnection:
         if self.writes:
             with self.heap_lock.exclusive():
                 return self._run(sql, params, max_rows, max_bytes)
-        with self.heap_lock.shared():
+        with self.heap_lock.shared(yield_to_writers=self.query_timeout > 0):
             return self._run(sql, params, max_rows, max_bytes)
 
     def run_unguarded(self, sql):

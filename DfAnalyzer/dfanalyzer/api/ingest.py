@@ -26,7 +26,8 @@ class IngestAnswer(BaseModel):
 
 @router.post("/ingest", response_model=IngestAnswer)
 def ingest(batch: IngestBatch, ingestor=Depends(get_ingestor)):
-    """Stores the batch in one transaction. A bad message gets 422 naming its id and nothing of
-    the batch is stored."""
+    """Stores the batch, each id once, in transactions of a fraction of a second (other clients'
+    writes go in between). A bad message gets 422 naming its id: the messages before it may be
+    stored, none after it; the batch re-sent without it stores the rest, each id once."""
     result = ingestor.ingest_batch([message.model_dump() for message in batch.messages])
     return IngestAnswer(acknowledged=result.acknowledged, duplicates=result.duplicates)

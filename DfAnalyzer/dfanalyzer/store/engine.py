@@ -30,7 +30,7 @@ with warnings.catch_warnings():
 HUGEINT_TYPE = 5  # monetdbe_types has a gap where 128-bit integers would be; 0.11 cannot return them
 # Bytes a Python value of a converted row costs, roughly: what the result-memory cap counts.
 VALUE_OVERHEAD = 40
-PREPARED_STATEMENTS = 64  # kept per connection
+PREPARED_STATEMENTS = 256  # kept per connection
 
 
 class EngineError(QueryRejected):

@@ -7,8 +7,8 @@ from dfanalyzer.store.engine import EngineConnection
 # The engine keeps memory per prepared statement until its connection closes (about 16 KB each,
 # measured on monetdbe 0.11), and maybe some per statement run, so a connection is replaced after
 # this many prepares or statements: the engine's memory stays bounded.
-RECYCLE_AFTER_PREPARES = 500
-RECYCLE_AFTER_STATEMENTS = 20_000
+RECYCLE_AFTER_PREPARES = 300
+RECYCLE_AFTER_STATEMENTS = 5_000
 
 
 class Session:

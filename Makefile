@@ -8,9 +8,13 @@ run: setup
 	.venv/bin/python examples/main_job.py
 
 test: setup
+	bash scripts/bootstrap.sh --browser
 	.venv/bin/python -m pytest -q tests
 
 bench: setup
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
+	.venv/bin/python bench/import_hook.py
+	.venv/bin/python bench/console.py
+	.venv/bin/python bench/web.py

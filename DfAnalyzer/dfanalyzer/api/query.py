@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from dfanalyzer.api.answers import QueryAnswer
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import QueryRejected
-from dfanalyzer.query_guard import check_read_only
+from dfanalyzer.query_guard import UnknownTable, check_read_only, select_list
+from dfanalyzer.query_hints import quoting_hint
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 
@@ -38,15 +40,19 @@ def limited_forms(sql, limit):
 
 def run_limited(store, sql, limit):
     """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back."""
-    for form, refusal_to_try_next in limited_forms(sql, limit):
-        try:
-            return store.read(form, limit=limit, isolated=True)
-        except QueryRejected as error:
-            if refusal_to_try_next is None or refusal_to_try_next not in str(error):
-                raise
+    try:
+        for form, refusal_to_try_next in limited_forms(sql, limit):
+            try:
+                return store.read(form, limit=limit, isolated=True)
+            except QueryRejected as error:
+                if refusal_to_try_next is None or refusal_to_try_next not in str(error):
+                    raise
+    except QueryRejected as error:
+        raise QueryRejected(str(error) + quoting_hint(store, sql)) from None
 
 
-@router.post("/query", response_class=SafeJSONResponse)
+@router.post("/query", response_class=SafeJSONResponse, response_model=QueryAnswer,
+             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 async def query(request: Request, body: QueryRequest, format: str = Query("json", pattern="^(json|csv)$"),
                 store=Depends(get_store)):
     """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV.
@@ -54,7 +60,11 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
     The query stops after the service's --query-timeout; a client that disconnects stops
     waiting for it (the engine then drops it at its time limit).
     """
-    sql = check_read_only(body.sql)
+    try:
+        sql = check_read_only(body.sql)
+    except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
+        hint = await anyio.to_thread.run_sync(quoting_hint, store, body.sql, limiter=QUERY_THREADS)
+        raise UnknownTable(str(error) + hint) from None
     work = asyncio.ensure_future(anyio.to_thread.run_sync(
         partial(run_limited, store, sql, body.limit + 1), limiter=QUERY_THREADS))
     while not work.done():
@@ -65,6 +75,7 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
             work.cancel()
             return Response(status_code=499)
     columns, rows = work.result()
+    columns = named_columns(sql, columns)
     truncated = len(rows) > body.limit
     rows = rows[: body.limit]
     if format == "csv":
@@ -74,3 +85,13 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
         writer.writerows([["" if v is None else json_value(v) for v in row] for row in rows])
         return Response(buffer.getvalue(), media_type="text/csv")
     return SafeJSONResponse({"columns": columns, "rows": rows, "truncated": truncated})
+
+
+def named_columns(sql, columns):
+    """MonetDB names unnamed expressions %1, %2: they get the expression's text instead."""
+    if not any(column.startswith("%") for column in columns):
+        return columns
+    texts = select_list(sql)
+    if texts is None or len(texts) != len(columns):
+        return columns
+    return [text if column.startswith("%") else column for column, text in zip(columns, texts)]

@@ -176,6 +176,7 @@ class EngineConnection:
         self._statements = {}  # SQL -> prepared statement, least recently used first
         self._schema_version = 0
         self.prepares = 0
+        self.transactions = 0
 
     def run(self, sql, params=(), max_rows=None, max_bytes=None):
         """Runs one statement with `params` bound to its `?`; returns its Result, at most
@@ -192,6 +193,8 @@ class EngineConnection:
 
     def _run(self, sql, params, max_rows, max_bytes):
         self.statements += 1
+        if sql == "START TRANSACTION":
+            self.transactions += 1
         result_pointer = ffi.new("monetdbe_result **")
         affected = ffi.new("monetdbe_cnt *")
         if params:

@@ -14,7 +14,7 @@ from dfanalyzer.supervisor import read_pid_record
 
 STARTUP_SECONDS = 60
 STOP_WAIT_SECONDS = 15
-DEFAULT_QUERY_TIMEOUT = 30
+DEFAULT_QUERY_TIMEOUT = int(os.environ.get("DFA_QUERY_TIMEOUT") or 30)
 
 
 def add_address_options(parser):
@@ -50,7 +50,7 @@ def register(subcommands):
                                              "(default: $DFA_MONETDB_URL, else embedded MonetDB in the data dir)")
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
     start.add_argument("--query-timeout", type=int, default=DEFAULT_QUERY_TIMEOUT,
-                       help=f"seconds a user query may run before it is stopped (default {DEFAULT_QUERY_TIMEOUT})")
+                       help="seconds a user query may run before it is stopped (default: $DFA_QUERY_TIMEOUT or 30)")
     add_access_options(start)
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")

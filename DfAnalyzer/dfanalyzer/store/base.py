@@ -60,6 +60,11 @@ class Store(abc.ABC):
         store can avoid it (GET /health)."""
         self.read("SELECT 1")
 
+    def longest_query_seconds(self):
+        """How long the longest user query (an `isolated` read) in flight has run; 0 if none or
+        when the store does not track it."""
+        return 0.0
+
     def create_catalog(self):
         with self.write() as tx:
             for statement in catalog_statements():

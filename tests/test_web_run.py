@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from web_browser import WatchedPage, chromium
+from web_browser import WatchedPage, browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder
 
 HYPERPARAMETERS = {"optimizer_name": "sgd", "learning_rate": 0.01, "batch_size": 32, "epochs": 7, "dropout": 0.2}
@@ -22,19 +22,6 @@ def service(shared_dfa_service):
     seeder.run("broken", HYPERPARAMETERS, epochs=2, status="FAILED")
     seeder.run("long", HYPERPARAMETERS, epochs=3000, test=False)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 POINTS_JS = """() => [...document.querySelectorAll('#charts .chart')].map(el => {

@@ -3,7 +3,7 @@ filters, differences only, selection, CSV, dark mode, keyboard."""
 import pytest
 import requests
 
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder, curve
 
 RUNS = {
@@ -19,19 +19,6 @@ def service(shared_dfa_service):
     for tag, hyperparameters in RUNS.items():
         seeder.run(tag, hyperparameters, epochs=4)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def table_rows(page):

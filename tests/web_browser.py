@@ -4,6 +4,7 @@ import contextlib
 import os
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,3 +58,17 @@ class WatchedPage:
 
     def close(self):
         self.context.close()
+
+
+# Fixtures of the browser test modules (imported by them); `page` needs the module's `service`.
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, service):
+    watched = WatchedPage(browser, service.url)
+    yield watched
+    watched.close()

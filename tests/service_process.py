@@ -21,10 +21,12 @@ class ServiceProcess:
     Args:
         data_dir: data directory of the service (kept across restarts).
         port: TCP port; a free one when None.
+        token: started with this access token (DFA_TOKEN), which `query()` then sends.
     """
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, token=None):
         self.data_dir = str(data_dir)
+        self.token = token
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.data_dir + ".log")
@@ -34,7 +36,8 @@ class ServiceProcess:
         log = open(self.log_path, "ab")
         command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground",
                    "--port", str(self.port), "--data-dir", self.data_dir]
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        environment = dict(os.environ, **({"DFA_TOKEN": self.token} if self.token else {}))
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -69,7 +72,9 @@ class ServiceProcess:
 
     def query(self, sql, limit=100000):
         """Rows of a read-only query, through the service's query endpoint."""
-        response = requests.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit}, timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = requests.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit}, headers=headers,
+                                 timeout=30)
         response.raise_for_status()
         return response.json()["rows"]
 

@@ -51,7 +51,7 @@ def test_trained_model_is_stored_with_its_sha256_and_downloads_as_a_plain_keras_
     x, y = digits(64)
     tag = unique_tag("stored")
     model = tiny_model()
-    model.provenance(dataflow_tag=tag)
+    model.provenance(dataflow_tag=tag, store_weights=True)
     model.fit(x, y, epochs=2, verbose=0)
 
     recorded = stored(service, f"SELECT file_name, path, format, size_bytes, sha256 FROM {tag}.otrainedmodel "
@@ -171,7 +171,8 @@ def test_autolog_records_plain_keras_models(service):
     assert stored(service, f"SELECT trial, optimizer_name FROM {tag}.itrainingmodel") == [[3.0, "SGD"]]
     assert len(stored(service, f"SELECT loss FROM {tag}.otrainingmodel")) == 2
     assert len(stored(service, f"SELECT loss FROM {tag}.otestingmodel")) == 1
-    assert not hasattr(plain_keras.Model, "get_dataflow")
+    fresh = plain_keras.Sequential([plain_keras.Input((64,)), plain_keras.layers.Dense(10, activation="softmax")])
+    assert fresh.get_exec_tag() is None  # after disable, a plain model records only when asked
 
 
 def test_embedded_mode_writes_provenance_and_model_into_the_data_directory(tmp_path):
@@ -271,13 +272,14 @@ def test_model_upload_refuses_altered_bytes_and_paths_leaving_the_store(service)
     model.fit(x, y, epochs=1, verbose=0)
     assert keras.flush(30)
     params = {"dataflow": tag, "exec": model.get_exec_tag(), "task": "1", "format": "keras"}
-    altered = requests.post(f"{service.url}/api/v1/models", data=b"not the model",
+    octets = {"Content-Type": "application/octet-stream"}
+    altered = requests.post(f"{service.url}/api/v1/models", data=b"not the model", headers=octets,
                             params={**params, "file_name": "model.keras", "sha256": "0" * 64}, timeout=30)
     assert altered.status_code == 422 and "sha256" in altered.json()["detail"]
-    escaping = requests.post(f"{service.url}/api/v1/models", data=b"x",
+    escaping = requests.post(f"{service.url}/api/v1/models", data=b"x", headers=octets,
                              params={**params, "file_name": "../../model.keras"}, timeout=30)
     assert escaping.status_code == 422 and "file name" in escaping.json()["detail"]
-    unknown = requests.post(f"{service.url}/api/v1/models", data=b"x",
+    unknown = requests.post(f"{service.url}/api/v1/models", data=b"x", headers=octets,
                             params={**params, "exec": "no-such-run", "file_name": "model.keras"}, timeout=30)
     assert unknown.status_code == 404
     assert stored(service, "SELECT COUNT(*) FROM model_file m JOIN dataflow_execution e ON m.exec_id = e.id "

@@ -51,6 +51,15 @@ def dataflow_specification(store, tag):
     }
 
 
+def check_known_dataflow(store, tag):
+    """Raises NotFound naming the known dataflows when no dataflow has the tag `tag`."""
+    _, rows = store.read("SELECT tag FROM dataflow ORDER BY tag")
+    known = [row[0] for row in rows]
+    if str(tag).lower() not in {name.lower() for name in known}:
+        shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        raise NotFound(f"dataflow {tag!r} is unknown; known dataflows: {shown or 'none yet'}")
+
+
 def list_executions(store, dataflow=None):
     sql = ("SELECT e.tag AS execution, d.tag AS dataflow, e.start_time, e.end_time, "
            "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id) AS tasks, "
@@ -59,6 +68,7 @@ def list_executions(store, dataflow=None):
            "FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id")
     params = []
     if dataflow:
+        check_known_dataflow(store, dataflow)
         sql += " WHERE LOWER(d.tag) = ?"
         params.append(str(dataflow).lower())
     columns, rows = store.read(sql + " ORDER BY e.id", params)
@@ -125,3 +135,16 @@ def execution_detail(store, execution, dataflow=None):
         "agents": [{"kind": k, "name": n, "properties": json.loads(p or "{}")} for k, n, p in agents],
         "tasks": tasks,
     }
+
+
+def set_row_counts(store, tag):
+    """{set tag: number of rows stored} of a dataflow's sets."""
+    specification = dataflow_specification(store, tag)
+    counts = {}
+    for data_set in specification["sets"]:
+        table = data_set["table"].split(".", 1)[1]
+        if store.table_columns(specification["schema"], table):
+            counts[data_set["tag"]] = store.read(f"SELECT COUNT(*) FROM {qualified(specification['schema'], table)}")[1][0][0]
+        else:
+            counts[data_set["tag"]] = 0
+    return counts

@@ -1,5 +1,6 @@
-"""GET /health: whether the service and its store answer."""
-from fastapi import APIRouter, Depends
+"""GET /health: whether the service and its store answer. It is open without a token, so it
+tells nothing about the machine (no paths)."""
+from fastapi import APIRouter, Depends, Request
 
 from dfanalyzer import __version__
 from dfanalyzer.api.deps import get_settings, get_store
@@ -8,7 +9,8 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health")
-def health(store=Depends(get_store), settings=Depends(get_settings)):
-    store.read("SELECT 1")
+def health(request: Request, store=Depends(get_store), settings=Depends(get_settings)):
+    store.ping()
     backend = "monetdb-server" if settings.monetdb_url else "embedded-monetdb"
-    return {"status": "ok", "version": __version__, "backend": backend, "data_dir": settings.data_dir}
+    restarts = getattr(request.app.state, "worker_restarts", 0)  # set by the worker process
+    return {"status": "ok", "version": __version__, "backend": backend, "worker_restarts": restarts}

@@ -55,6 +55,11 @@ class Store(abc.ABC):
     def close(self):
         """Releases connections and locks."""
 
+    def ping(self):
+        """Raises when the store does not answer; never waits behind other work where the
+        store can avoid it (GET /health)."""
+        self.read("SELECT 1")
+
     def create_catalog(self):
         with self.write() as tx:
             for statement in catalog_statements():

@@ -5,6 +5,7 @@ from dfanalyzer.identifiers import quote
 from dfanalyzer.runs.downsampling import min_max_sql
 from dfanalyzer.runs.training_sets import EPOCHS, TrainingSets
 
+DEFAULT_POINTS = 1000
 MAX_POINTS = 20_000
 MAX_ROWS = 10_000
 
@@ -30,7 +31,7 @@ class EpochSeries:
         self.sets = sets if sets is not None and sets.tag == self.dataflow else TrainingSets(store, self.dataflow)
         self.epochs = self.sets.get(EPOCHS)
 
-    def curves(self, points=1000, start=None, end=None, metrics=None):
+    def curves(self, points=DEFAULT_POINTS, start=None, end=None, metrics=None):
         """{"series": {metric: [[epoch, value], ...]}} with at most about `points` points per metric
         (min/max per bucket), between epochs `start` and `end` when given."""
         if not 2 <= points <= MAX_POINTS:

@@ -60,15 +60,16 @@ class WatchedPage:
         self.context.close()
 
 
-# Fixtures of the browser test modules (imported by them); `page` needs the module's `service`.
 @pytest.fixture(scope="module")
 def browser():
+    """One headless Chromium for a test module (import this fixture into the module)."""
     with chromium() as launched:
         yield launched
 
 
 @pytest.fixture
 def page(browser, service):
+    """A WatchedPage on the module's `service` fixture."""
     watched = WatchedPage(browser, service.url)
     yield watched
     watched.close()

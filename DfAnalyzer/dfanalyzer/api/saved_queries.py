@@ -19,7 +19,7 @@ class SavedQueryRequest(BaseModel):
 def list_saved_queries(dataflow: str = Query(None, description="only this dataflow's ready examples"),
                        store=Depends(get_store)):
     """{"saved": [{id, name, sql, created}], "examples": [{name, sql, example}]}."""
-    tags = [dataflow] if dataflow else [d["tag"] for d in reading.list_dataflows(store)]
+    tags = [dataflow] if dataflow else paper_analyses.candidate_dataflows(store)
     examples = [example for tag in tags
                 for example in paper_analyses.analyses(store, reading.dataflow_specification(store, tag))]
     return SafeJSONResponse({"saved": saved_queries.list_saved(store), "examples": examples})

@@ -12,7 +12,7 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
 
 from test_service_ingestion import SPEC, post, task
 
-FUZZ_EXAMPLES = 12
+FUZZ_EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

@@ -3,12 +3,13 @@ tells nothing about the machine (no paths)."""
 from fastapi import APIRouter, Depends, Request
 
 from dfanalyzer import __version__
+from dfanalyzer.api.answers import HealthAnswer
 from dfanalyzer.api.deps import get_settings, get_store
 
 router = APIRouter(tags=["service"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthAnswer)
 def health(request: Request, store=Depends(get_store), settings=Depends(get_settings)):
     store.ping()
     backend = "monetdb-server" if settings.monetdb_url else "embedded-monetdb"

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from dfanalyzer.api.answers import QueryAnswer
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import QueryRejected
@@ -20,7 +21,8 @@ class QueryRequest(BaseModel):
     limit: int = Field(1000, ge=1, le=10_000_000, description="at most this many rows are returned")
 
 
-@router.post("/query", response_class=SafeJSONResponse)
+@router.post("/query", response_class=SafeJSONResponse, response_model=QueryAnswer,
+             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def query(request: QueryRequest, format: str = Query("json", pattern="^(json|csv)$"), store=Depends(get_store)):
     """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV."""
     try:

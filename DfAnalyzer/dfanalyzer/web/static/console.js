@@ -31,8 +31,8 @@
     for (const [tag, flow] of Object.entries(schema.dataflows)) {
       parts.push(`<div class="muted">${DFA.escapeHtml(tag)}</div>`);
       for (const [table, columns] of Object.entries(flow.tables)) {
-        tables[`${flow.schema}.${table}`] = columns.map(c => c.name);
-        parts.push(tableEntry(`${quote(flow.schema)}.${quote(table)}`, `${flow.schema}.${table}`, columns));
+        tables[`${flow.schema_name}.${table}`] = columns.map(c => c.name);
+        parts.push(tableEntry(`${quote(flow.schema_name)}.${quote(table)}`, `${flow.schema_name}.${table}`, columns));
       }
     }
     parts.push(`<div class="muted">catalog</div>`);

@@ -21,11 +21,15 @@ class ServiceProcess:
     Args:
         data_dir: data directory of the service (kept across restarts).
         port: TCP port; a free one when None.
+        monetdb_url: a MonetDB server to store into instead of embedded MonetDB.
+        extra_args: more `dfanalyzer start` options, e.g. ["--models-dir", path].
     """
 
-    def __init__(self, data_dir, port=None):
+    def __init__(self, data_dir, port=None, monetdb_url=None, extra_args=()):
         self.data_dir = str(data_dir)
         self.port = port or free_port()
+        self.monetdb_url = monetdb_url
+        self.extra_args = list(extra_args)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.data_dir + ".log")
         self.process = None
@@ -33,7 +37,9 @@ class ServiceProcess:
     def start(self, timeout=60):
         log = open(self.log_path, "ab")
         command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground",
-                   "--port", str(self.port), "--data-dir", self.data_dir]
+                   "--port", str(self.port), "--data-dir", self.data_dir, *self.extra_args]
+        if self.monetdb_url:
+            command += ["--monetdb-url", self.monetdb_url]
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -8,6 +8,7 @@ import tempfile
 
 from dfanalyzer.errors import InvalidInput, NotFound
 from dfanalyzer.identifiers import check_tag
+from dfanalyzer.store.retry import retrying
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,200}$")
 FORMAT = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
@@ -102,19 +103,24 @@ class ModelStore:
             raise NotFound(f"no model file at {relative!r} under {self.models_dir}")
         size = os.path.getsize(path)
         digest = _sha256_of(path)
-        with self.store.write() as tx:
-            exec_id, task_id = self._task_ids(tx, dataflow, exec_tag, task)
-            existing = tx.fetch("SELECT id FROM model_file WHERE exec_id = ? AND path = ?", [exec_id, relative])
-            created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-            if existing:
-                model_id = existing[0][0]
-                tx.execute("UPDATE model_file SET task_id = ?, format = ?, size_bytes = ?, sha256 = ?, created_at = ? "
-                           "WHERE id = ?", [task_id, file_format, size, digest, created, model_id])
-            else:
-                model_id = (tx.fetch("SELECT CAST(MAX(id) AS BIGINT) FROM model_file")[0][0] or 0) + 1
-                tx.execute("INSERT INTO model_file (id, task_id, exec_id, path, format, size_bytes, sha256, created_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [model_id, task_id, exec_id, relative, file_format, size, digest, created])
+        created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+        def record():
+            with self.store.write() as tx:
+                exec_id, task_id = self._task_ids(tx, dataflow, exec_tag, task)
+                existing = tx.fetch("SELECT id FROM model_file WHERE exec_id = ? AND path = ?", [exec_id, relative])
+                if existing:
+                    model_id = existing[0][0]
+                    tx.execute("UPDATE model_file SET task_id = ?, format = ?, size_bytes = ?, sha256 = ?, "
+                               "created_at = ? WHERE id = ?", [task_id, file_format, size, digest, created, model_id])
+                else:
+                    model_id = (tx.fetch("SELECT CAST(MAX(id) AS BIGINT) FROM model_file")[0][0] or 0) + 1
+                    tx.execute("INSERT INTO model_file (id, task_id, exec_id, path, format, size_bytes, sha256, "
+                               "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               [model_id, task_id, exec_id, relative, file_format, size, digest, created])
+            return model_id, task_id, exec_id
+
+        model_id, task_id, exec_id = retrying(record)  # services sharing a MonetDB server may collide
         return {"id": int(model_id), "task_id": task_id, "exec_id": exec_id, "path": relative,
                 "format": file_format, "size_bytes": size, "sha256": digest, "created_at": created.isoformat()}
 

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 def serve(settings):
     """Serves until SIGTERM/SIGINT; the pid file in the data directory names this process."""
     os.makedirs(settings.data_dir, exist_ok=True)
-    store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url)
+    store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url,
+                       monetdb_reader_url=settings.monetdb_reader_url)
     try:
         with open(settings.pid_file, "w") as pid_file:
             json.dump({"pid": os.getpid(), "host": settings.host, "port": settings.port}, pid_file)

@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse
 from dfanalyzer import __version__
 from dfanalyzer.api import dataflows, executions, health, ingest, pde, prov, query
 from dfanalyzer.errors import DfaError
-from dfanalyzer.ingest import Ingestor, MessageRejected
+from dfanalyzer.ingest import MessageRejected
+from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def create_app(store, settings):
                   description="Provenance of deep-learning runs (W3C PROV, PROV-Df) on MonetDB.")
     app.state.store = store
     app.state.settings = settings
-    app.state.ingestor = Ingestor(store)
+    app.state.ingestor = SharedDatabaseIngestor(store)
     for router in ROUTERS:
         app.include_router(router)
 
@@ -42,6 +43,8 @@ def create_app(store, settings):
     async def dfa_error(request: Request, error: DfaError):
         if error.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, error)
-        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+        retry_after = getattr(error, "retry_after", None)
+        return JSONResponse({"detail": str(error)}, status_code=error.status_code,
+                            headers={"Retry-After": str(retry_after)} if retry_after else None)
 
     return app

@@ -9,6 +9,7 @@ import time
 
 import requests
 
+from dfanalyzer.cli.storage_options import add_storage_options, storage_arguments, storage_settings
 from dfanalyzer.config import Settings
 
 STARTUP_SECONDS = 60
@@ -21,15 +22,13 @@ def add_address_options(parser):
 
 
 def settings_from(args):
-    return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 monetdb_url=getattr(args, "monetdb_url", None))
+    return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir, **storage_settings(args))
 
 
 def register(subcommands):
     start = subcommands.add_parser("start", help="start the service (in the background unless --foreground)")
     add_address_options(start)
-    start.add_argument("--monetdb-url", help="use a MonetDB server: monetdb://user:pass@host:50000/db "
-                                             "(default: $DFA_MONETDB_URL, else embedded MonetDB in the data dir)")
+    add_storage_options(start)
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")
@@ -87,8 +86,7 @@ def run_start(args):
     os.makedirs(settings.data_dir, exist_ok=True)
     command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--host", settings.host,
                "--port", str(settings.port), "--data-dir", settings.data_dir]
-    if settings.monetdb_url:
-        command += ["--monetdb-url", settings.monetdb_url]
+    command += storage_arguments(settings)
     with open(settings.log_file, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)

@@ -31,6 +31,9 @@ from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
 
 log = logging.getLogger(__name__)
+# pymonetdb logs every failed connection attempt at ERROR; while MonetDB is away the 503 answers
+# (logged by the API) already say so, once per request instead of twice.
+logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
 
 CONNECT_TIMEOUT_SECONDS = 5
 READER_POOL_SIZE = 8
@@ -80,6 +83,10 @@ def is_connection_loss(pymonetdb, error):
     if isinstance(error, (OSError, EOFError)):
         return True
     return isinstance(error, pymonetdb.Error) and not SQLSTATE_PREFIX.match(str(error))
+
+
+class ServerGone(StoreUnavailable):
+    """The MonetDB server cannot be reached or the connection to it broke (HTTP 503)."""
 
 
 def _pyformat(sql):
@@ -230,31 +237,34 @@ class ServerStore(Store):
         return connection
 
     def unavailable(self, error):
-        return StoreUnavailable(f"the MonetDB server at {self.url} cannot be reached ({str(error).strip() or type(error).__name__}); "
+        return ServerGone(f"the MonetDB server at {self.url} cannot be reached ({str(error).strip() or type(error).__name__}); "
                                 "provenance is kept by the clients and sent again when it is back")
 
     def _prepare_database(self):
         """Writer turn, catalog and read-only user; safe when several services start together."""
-        with self._writer_cursor() as cursor:
+        cursor = self._writer_connection().cursor()
+        try:
             for statement in WRITER_TURN_DDL:
                 self._run(cursor, statement)
+        except ServerGone:
+            self._drop_writer()
+            raise
         self.create_catalog()
         self._ensure_reader()
 
     # -- writing -------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _writer_cursor(self):
-        """The writer connection's cursor (connecting when needed); dropped when it breaks."""
+    def _writer_connection(self):
+        """The connection of this service's writes (there is one writer per service)."""
         if self._writer is None:
             self._writer = self._connect(self._arguments)
             self._writer.set_uploader(_ColumnUploads(self._column_files))
-        try:
-            yield self._writer.cursor()
-        except StoreUnavailable:
+        return self._writer
+
+    def _drop_writer(self):
+        if self._writer is not None:
             _close_quietly(self._writer)
             self._writer = None
-            raise
 
     def _run(self, cursor, sql, params=()):
         """Runs one statement, telling conflicts and a lost server apart from bad statements."""
@@ -269,16 +279,36 @@ class ServerStore(Store):
 
     @contextlib.contextmanager
     def write(self):
-        with self._write_lock, self._writer_cursor() as cursor:
-            self._run(cursor, "START TRANSACTION")
+        with self._write_lock:
+            cursor = self._begin()
             try:
                 generation = self._take_writer_turn(cursor)
                 yield _ServerTransaction(self, cursor)
                 self._run(cursor, "COMMIT")
+            except ServerGone:
+                self._drop_writer()  # MonetDB rolls back what was not committed
+                raise
             except BaseException:
                 self._rollback_quietly(cursor)
                 raise
             self._generation = generation
+
+    def _begin(self):
+        """START TRANSACTION on the writer connection; a connection that broke since the last
+        write (MonetDB restarted) is replaced once."""
+        try:
+            cursor = self._writer_connection().cursor()
+            self._run(cursor, "START TRANSACTION")
+            return cursor
+        except ServerGone:
+            self._drop_writer()
+        cursor = self._writer_connection().cursor()
+        try:
+            self._run(cursor, "START TRANSACTION")
+        except ServerGone:
+            self._drop_writer()
+            raise
+        return cursor
 
     def _take_writer_turn(self, cursor):
         self._run(cursor, "UPDATE writer_turn SET generation = generation + 1 WHERE id = 1")
@@ -304,6 +334,13 @@ class ServerStore(Store):
         if isolated:
             retrying(self._grant_reader)
         pool = self._reader_pool if isolated else self._pool
+        try:
+            return self._read_on(pool, sql, params, limit, isolated)
+        except ServerGone:
+            # An idle connection of the pool may predate a MonetDB restart: once more, on a new one.
+            return self._read_on(pool, sql, params, limit, isolated)
+
+    def _read_on(self, pool, sql, params, limit, isolated):
         with pool.connection() as connection:
             cursor = connection.cursor()
             try:
@@ -348,6 +385,4 @@ class ServerStore(Store):
     def close(self):
         self._pool.close()
         self._reader_pool.close()
-        if self._writer is not None:
-            _close_quietly(self._writer)
-            self._writer = None
+        self._drop_writer()

@@ -51,13 +51,23 @@ def monetdb_server(tmp_path_factory):
     server.stop()
 
 
-def _service(request, backend, data_dir):
-    if backend == "embedded":
-        return ServiceProcess(data_dir)
-    server = request.getfixturevalue("monetdb_server")
+@pytest.fixture
+def monetdb_database(monetdb_server):
+    """The test run's MonetDB server, running and emptied of everything DfAnalyzer creates."""
+    return _emptied(monetdb_server)
+
+
+def _emptied(server):
     if server.process.poll() is not None:  # a test killed it; the next one gets a running one
         server.start()
     server.empty()
+    return server
+
+
+def _service(request, backend, data_dir):
+    if backend == "embedded":
+        return ServiceProcess(data_dir)
+    server = _emptied(request.getfixturevalue("monetdb_server"))
     return ServiceProcess(data_dir, monetdb_url=server.url)
 
 

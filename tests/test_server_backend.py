@@ -19,12 +19,8 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture
-def database(monetdb_server):
-    """The test run's MonetDB server, running and emptied."""
-    if monetdb_server.process.poll() is not None:
-        monetdb_server.start()
-    monetdb_server.empty()
-    return monetdb_server
+def database(monetdb_database):
+    return monetdb_database
 
 
 def start_together(database, tmp_path, count, extra_args=()):

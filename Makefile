@@ -8,9 +8,11 @@ run: setup
 	.venv/bin/python examples/main_job.py
 
 test: setup
+	bash scripts/bootstrap.sh --browser
 	.venv/bin/python -m pytest -q tests
 
 bench: setup
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
+	.venv/bin/python bench/console.py

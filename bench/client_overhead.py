@@ -52,7 +52,7 @@ def measure(label, tag, calls):
 
     def save_epoch():
         # What keras_prov does per epoch: one element with the epoch's metrics, then save.
-        task.add_dataset(DataSet("oTrainingModel", [Element([epoch[0], 0.25, 0.9, 0.3, 0.88, 1.5, "t"])]))
+        task.add_dataset(DataSet("oTrainingModel", [Element(["t", "1.5", 0.25, 0.9, 0.3, 0.88, epoch[0]])]))
         task.save()
         epoch[0] += 1
 

@@ -19,6 +19,9 @@ Example:
 Functions:
     autolog(...): the same for code that keeps `import keras`.
     flush(timeout=30): waits until the provenance and the trained models are stored.
+
+Importing keras_prov imports Keras but not the recording machinery (dfa_lib_python, threads):
+`Model`, `Sequential` and `models` load it on first use.
 """
 import importlib
 import sys
@@ -26,11 +29,10 @@ import types
 
 import keras as _keras
 
+from keras_prov import keras_patch
 from keras_prov.autolog import autolog  # noqa: F401 - public API
 from keras_prov.errors import ProvenanceConfigError, ProvenanceError  # noqa: F401 - public API
-from keras_prov.model import Model  # noqa: F401 - public API
 from keras_prov.provenance import Provenance  # noqa: F401 - public API
-from keras_prov.sequential import Sequential  # noqa: F401 - public API
 
 __version__ = "0.1.0"
 __keras_version__ = _keras.__version__
@@ -40,8 +42,9 @@ _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceErro
 
 
 def flush(timeout=30.0):
-    """Waits at most `timeout` seconds until every record and trained model given so far is stored.
-    Returns True when everything is stored. Never raises."""
+    """Waits at most `timeout` seconds until every record and trained model given so far is stored,
+    models that earlier programs left waiting in the spool included. Returns True when everything
+    is stored. Never raises."""
     import time
 
     import dfa_lib_python
@@ -49,15 +52,29 @@ def flush(timeout=30.0):
     from keras_prov.model_store_client import background
     from keras_prov.recording_thread import recording
 
+    from keras_prov.execution_recorder import deliver_pending_models_once
+
     deadline = time.monotonic() + timeout
+    deliver_pending_models_once()  # models an earlier program could not upload, too
     recorded = recording.drain(timeout)
     stored = recorded and dfa_lib_python.flush(max(0.0, deadline - time.monotonic()))
     models_stored = background.wait(max(0.0, deadline - time.monotonic()))
     return bool(stored and models_stored)
 
 
+# Loaded on first use: they bring dfa_lib_python and the recording threads with them.
+_LAZY = {"Model": ("keras_prov.model", "Model"), "Sequential": ("keras_prov.sequential", "Sequential"),
+         "models": ("keras_prov.models", None)}
+
+
 def __getattr__(name):
-    """Everything keras_prov does not define comes from Keras itself."""
+    """Model, Sequential and models on first use; everything else comes from Keras itself."""
+    if name in _LAZY:
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
+        globals()[name] = value
+        return value
     try:
         return getattr(_keras, name)
     except AttributeError:
@@ -65,7 +82,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(dir(_keras)))
+    return sorted(set(globals()) | set(_LAZY) | set(dir(_keras)))
 
 
 def _alias_keras_submodules():
@@ -78,4 +95,5 @@ def _alias_keras_submodules():
 
 
 _alias_keras_submodules()
-models = importlib.import_module("keras_prov.models")
+if not keras_patch.disabled():
+    keras_patch.install()  # done already when keras_prov_hook saw Keras load

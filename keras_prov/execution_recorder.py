@@ -65,7 +65,7 @@ class ExecutionRecorder:
         if self.provenance.url:
             connect_to(self.provenance.url)
         Environment.current().add_to(self.flow.dataflow.execution)
-        _deliver_pending_models_once()
+        deliver_pending_models_once()
         self._adopt_stored_order()
         self.save_dataflow()
         self._started = True
@@ -128,7 +128,7 @@ _ADOPTED = set()  # dataflow tags whose stored attribute order this process has 
 _PENDING_CHECKED = set()  # URLs whose pending model uploads this process has taken up
 
 
-def _deliver_pending_models_once():
+def deliver_pending_models_once():
     """Models an earlier program saved but could not upload are uploaded in the background."""
     from keras_prov.model_store_client import ModelStoreClient, background
 

@@ -39,12 +39,16 @@ BUILT_IN = [
     ("keras_version", TEXT),
     ("backend", TEXT),
 ]
-BUILT_IN_TYPES = dict(BUILT_IN)
+# Recorded only when `hyps` asks for them. DECAY is the original Keras-Prov's: Keras 2's time decay
+# of the learning rate, which Keras 3 spells as an InverseTimeDecay schedule (its decay_rate; NULL
+# without one).
+ON_REQUEST = [("decay", NUMERIC)]
+BUILT_IN_TYPES = dict(BUILT_IN + ON_REQUEST)
+COLUMN_ORDER = [name for name, _ in BUILT_IN[:5] + ON_REQUEST + BUILT_IN[5:]]
 
 # Names the original Keras-Prov used in `hyps`, mapped to ours.
 ALIASES = {
     "num_epochs": "epochs",
-    "decay": "weight_decay",
     "optimizer": "optimizer_name",
     "lr": "learning_rate",
 }
@@ -78,7 +82,7 @@ class HyperparameterCatalog:
                 selected.append(name)
             elif not wanted and name in selected:
                 selected.remove(name)
-        order = {name: position for position, (name, _) in enumerate(BUILT_IN)}
+        order = {name: position for position, name in enumerate(COLUMN_ORDER)}
         self.selected = sorted(selected, key=order.__getitem__)
         self.extra = self._checked_extra(extra or {})
 
@@ -88,7 +92,7 @@ class HyperparameterCatalog:
             raise ProvenanceConfigError(f"hyps keys must be strings naming hyperparameters, got {key!r}")
         name = ALIASES.get(key.lower(), key.lower())
         if name not in BUILT_IN_TYPES:
-            known = ", ".join(n.upper() for n, _ in BUILT_IN)
+            known = ", ".join(name.upper() for name in COLUMN_ORDER)
             raise ProvenanceConfigError(f"hyps has an unknown hyperparameter {key!r}; built-in ones are: {known}. "
                                         "Put your own hyperparameters in extra={name: value}.")
         return name
@@ -140,6 +144,7 @@ class HyperparameterCatalog:
         if optimizer is not None:
             values["optimizer_name"] = type(optimizer).__name__
             values["learning_rate"] = current_learning_rate(optimizer)
+            values["decay"] = _time_decay(optimizer)
             for field in OPTIMIZER_FIELDS:
                 if hasattr(optimizer, field):
                     value = getattr(optimizer, field)
@@ -175,6 +180,14 @@ def current_learning_rate(optimizer):
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     except (TypeError, ValueError, AttributeError):
         return None
+
+
+def _time_decay(optimizer):
+    """Keras 2's `decay`: the decay_rate of an InverseTimeDecay schedule with one step per decay."""
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if isinstance(schedule, keras.optimizers.schedules.InverseTimeDecay):
+        return as_number(schedule.decay_rate / schedule.decay_steps)
+    return None
 
 
 def training_samples(fit_arguments):

@@ -69,10 +69,25 @@ def _output_shape(layer):
     try:
         shape = layer.output.shape
     except (AttributeError, ValueError):
-        shape = getattr(layer, "output_shape", None)
+        shape = getattr(layer, "output_shape", None) or _shape_from_build(layer)
         if shape is None:
             return None
     return str(tuple(shape))
+
+
+def _shape_from_build(layer):
+    """The output shape of a layer of a subclassed model (which has no symbolic output), from the
+    input shape it was built with, batch dimension None as for functional models."""
+    build_shapes = getattr(layer, "_build_shapes_dict", None)
+    if not build_shapes or len(build_shapes) != 1:
+        return None
+    try:
+        shape = layer.compute_output_shape(next(iter(build_shapes.values())))
+    except Exception:  # noqa: BLE001 - many layers cannot tell; the shape is then unknown
+        return None
+    if not isinstance(shape, (tuple, list)) or not shape or not all(d is None or isinstance(d, int) for d in shape):
+        return None
+    return (None,) + tuple(shape[1:])  # the batch size it was built with is not the layer's
 
 
 def _count(layer):

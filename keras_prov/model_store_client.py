@@ -36,6 +36,9 @@ class ModelStoreClient:
 
     Args:
         url: dfa_lib_python's URL, "http://host:port" or "embedded:/path".
+        spool_dir: dfa_lib_python's spool; models wait for their upload beside it.
+        include_optimizer: keep the optimizer's state in `model.keras`.
+        weights: store `model.weights.h5` (the weights alone) too.
 
     Example:
         >>> client = ModelStoreClient("http://127.0.0.1:22000")
@@ -45,14 +48,20 @@ class ModelStoreClient:
         'alexnet/alexnet-20260101T120000-1a2b3c/1/model.keras'
     """
 
-    def __init__(self, url, spool_dir=None):
+    def __init__(self, url, spool_dir=None, include_optimizer=False, weights=False):
         self.url = url
         self.spool_dir = spool_dir or tempfile.gettempdir()
+        self.include_optimizer = include_optimizer
+        self.weights = weights
 
     @classmethod
     def for_recorder(cls, recorder):
         client = dfa_lib_python.get_client()
-        return cls(client.url, client.spool_dir)
+        if recorder is None:
+            return cls(client.url, client.spool_dir)
+        settings = recorder.provenance
+        return cls(client.url, client.spool_dir, include_optimizer=settings.store_optimizer,
+                   weights=settings.store_weights)
 
     @property
     def pending_dir(self):
@@ -75,7 +84,7 @@ class ModelStoreClient:
             directory = tempfile.mkdtemp(prefix="model-", dir=self.pending_dir)
         archive = ModelArchive(directory)
         try:
-            archive.save(model)
+            archive.save(model, include_optimizer=self.include_optimizer)
         except Exception:  # noqa: BLE001 - an unsavable model (e.g. unregistered custom layer) must not stop fit
             logger.exception("keras_prov could not save the trained model; it is not stored (the rest of the "
                              "provenance is)")
@@ -88,7 +97,7 @@ class ModelStoreClient:
         """Describes the saved files (format, size, sha256, path in the model store) and hands them
         to the background delivery. Runs on the recording thread."""
         folder, archive = saved
-        files = archive.describe()
+        files = archive.describe(weights=self.weights)
         for described in files:
             described["path"] = f"{folder}/{described['file_name']}"
         if not self.embedded_dir:
@@ -104,8 +113,18 @@ class ModelStoreClient:
         """Uploads the models earlier programs left in the pending folder for this URL (they could
         not reach DfAnalyzer), once dfa_lib_python has delivered their tasks. Uploading twice is
         harmless: the store replaces a file by the same one and updates its row."""
-        if self.embedded_dir or not os.path.isdir(self.pending_dir):
+        waiting = self.waiting()
+        if not waiting or not dfa_lib_python.get_client().flush(timeout=DELIVERY_TIMEOUT):
             return
+        for directory, pending in waiting:
+            files = [{**f, "local_path": os.path.join(directory, f["file_name"])} for f in pending["files"]]
+            if all(os.path.isfile(f["local_path"]) for f in files):
+                self._upload(_PendingTask(pending), files, directory)
+
+    def waiting(self):
+        """[(folder, upload description)] of the models waiting for their upload to this URL."""
+        if self.embedded_dir or not os.path.isdir(self.pending_dir):
+            return []
         waiting = []
         for name in sorted(os.listdir(self.pending_dir)):
             path = os.path.join(self.pending_dir, name, PENDING_FILE)
@@ -116,12 +135,7 @@ class ModelStoreClient:
                 continue  # being written, or not ours
             if pending.get("url") == self.url:
                 waiting.append((os.path.dirname(path), pending))
-        if not waiting or not dfa_lib_python.get_client().flush(timeout=DELIVERY_TIMEOUT):
-            return
-        for directory, pending in waiting:
-            files = [{**f, "local_path": os.path.join(directory, f["file_name"])} for f in pending["files"]]
-            if all(os.path.isfile(f["local_path"]) for f in files):
-                self._upload(_PendingTask(pending), files, directory)
+        return waiting
 
 
     def _deliver(self, task, files, staging):

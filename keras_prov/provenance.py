@@ -27,8 +27,11 @@ class Provenance:
             must be double-quoted in queries (`SELECT "seed" FROM ...`).
         exec_tag: tag of the execution; by default one new tag per model and process
             ("<dataflow_tag>-<UTC time>-<random>"). Every fit/evaluate of the model joins it.
-        store_model: at the end of fit save the model (`.keras`) and its weights (`.weights.h5`)
-            into DfAnalyzer's model store and record them in oTrainedModel.
+        store_model: at the end of fit save the model (`model.keras`, without the optimizer's
+            state) into DfAnalyzer's model store and record it in oTrainedModel.
+        store_weights: also store the weights alone (`model.weights.h5`, HDF5).
+        store_optimizer: keep the optimizer's state in `model.keras` (to resume training; for
+            Adam it doubles or triples the file).
         url: where DfAnalyzer is, e.g. "http://127.0.0.1:22000" or "embedded:/path/to/dir";
             None uses `DFA_URL` (dfa_lib_python's default).
 
@@ -42,7 +45,7 @@ class Provenance:
     """
 
     def __init__(self, dataflow_tag=DEFAULT_DATAFLOW_TAG, hyperparameters=True, adaptation=True, hyps=None,
-                 extra=None, exec_tag=None, store_model=True, url=None):
+                 extra=None, exec_tag=None, store_model=True, url=None, store_weights=False, store_optimizer=False):
         self.dataflow_tag = _checked_tag(dataflow_tag, "dataflow_tag")
         self.exec_tag = None if exec_tag is None else _checked_tag(exec_tag, "exec_tag")
         if hyps is not None and not isinstance(hyps, dict):
@@ -54,14 +57,30 @@ class Provenance:
         self.catalog = HyperparameterCatalog(self.hyperparameters, self.hyps, extra)
         self.extra = dict(self.catalog.extra)
         self.store_model = bool(store_model)
+        self.store_weights = bool(store_weights)
+        self.store_optimizer = bool(store_optimizer)
         if url is not None and not isinstance(url, str):
             raise ProvenanceConfigError(f"url must be a string such as 'http://127.0.0.1:22000', got {url!r}")
         self.url = url
 
+    def replace(self, **changes):
+        """A copy with some arguments changed, e.g. `settings.replace(hyps={"DECAY": True})`."""
+        arguments = dict(dataflow_tag=self.dataflow_tag, hyperparameters=self.hyperparameters,
+                         adaptation=self.adaptation, hyps=self.hyps, extra=self.extra, exec_tag=self.exec_tag,
+                         store_model=self.store_model, url=self.url, store_weights=self.store_weights,
+                         store_optimizer=self.store_optimizer)
+        arguments.update(changes)
+        return Provenance(**arguments)
+
+    def same_as(self, other):
+        """Whether `other` records the same way (then it can share this execution)."""
+        return repr(self) == repr(other) and self.hyps == other.hyps and self.url == other.url
+
     def __repr__(self):
         return (f"Provenance(dataflow_tag={self.dataflow_tag!r}, hyperparameters={self.hyperparameters}, "
                 f"adaptation={self.adaptation}, extra={self.extra!r}, exec_tag={self.exec_tag!r}, "
-                f"store_model={self.store_model})")
+                f"store_model={self.store_model}, store_weights={self.store_weights}, "
+                f"store_optimizer={self.store_optimizer})")
 
 
 def _checked_tag(tag, what):

@@ -58,6 +58,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.previous_rate = None
         self.schedule_name = None
         self.rates = None
+        self.description_pending = False
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
         self._cost = 0.0
@@ -104,28 +105,39 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.task = recorder.new_task(training_dataflow.TRAINING)
         recorder.last_training_task = self.task
         # Read from the model now, on the training thread (it must not change under us); the rest
-        # is done by the recording thread.
-        hyperparameters = recorder.provenance.catalog.values(self.model, self.fit_arguments, self.params or {})
-        layers = LayerTable(self.model).rows()
+        # is done by the recording thread. A subclassed model is built by its first batch: its
+        # parameter counts and layer shapes are read at the end of the first epoch.
+        self.description_pending = not self.model.built
+        description = None if self.description_pending else self._description()
         expected_metrics = self._expected_metrics()
-        recording.submit(self._send_begin, hyperparameters, layers, expected_metrics)
+        recording.submit(self._send_begin, description, expected_metrics)
         rate = self.rates.rate()
         # A rate set by hand between two fits is an adaptation too.
         self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate
 
-    def _send_begin(self, hyperparameters, layers, expected_metrics):
+    def _description(self):
+        """(hyperparameter values, layer rows) of the model as it is now."""
+        hyperparameters = self.recorder.provenance.catalog.values(self.model, self.fit_arguments, self.params or {})
+        return hyperparameters, LayerTable(self.model).rows()
+
+    def _send_begin(self, description, expected_metrics):
         recorder = self.recorder
         recorder.start()
-        flow = recorder.flow
-        if flow.add_metrics(expected_metrics):
+        if recorder.flow.add_metrics(expected_metrics):
             recorder.save_dataflow()
-        names = [name for name, _ in recorder.provenance.catalog.attributes()]
+        if description is not None:
+            self._add_description(*description)
+        self.task.begin()
+
+    def _add_description(self, hyperparameters, layers):
+        """iTrainingModel and iLayers, sent with the task's next message."""
+        flow = self.recorder.flow
+        names = [name for name, _ in self.recorder.provenance.catalog.attributes()]
         self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS,
                                       [flow.row(training_dataflow.HYPERPARAMETERS, dict(zip(names, hyperparameters)))]))
         layer_columns = [name for name, _ in layer_table.ATTRIBUTES]
         self.task.add_dataset(DataSet(training_dataflow.LAYERS, [
             flow.row(training_dataflow.LAYERS, dict(zip(layer_columns, row))) for row in layers]))
-        self.task.begin()
 
     def _epoch_begin(self, epoch):
         self.epoch_started = time.time()
@@ -139,6 +151,9 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _epoch_end(self, epoch, logs):
         now = time.time()
+        if self.description_pending:
+            self.description_pending = False
+            recording.submit(self._add_description, *self._description())
         recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
         if self.schedule_name is None:
             rate = self.rates.rate()

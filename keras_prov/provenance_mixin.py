@@ -18,16 +18,19 @@ _EVALUATE_SIGNATURE = inspect.signature(keras.Model.evaluate)
 
 
 class ProvenanceMixin:
-    """Mixed into Keras models by `keras_prov.Model` / `keras_prov.Sequential` (and into
-    `keras.Model` by `keras_prov.autolog()`).
+    """Mixed into Keras models by `keras_prov.Model` / `keras_prov.Sequential`; its methods are
+    also those `keras_prov.keras_patch` gives `keras.Model`.
 
-    Without any call to `provenance()`, fit and evaluate record into the dataflow "keras_prov"
-    with every built-in hyperparameter; `model.provenance(False)` or `fit(..., provenance=False)`
-    turns recording off.
+    A keras_prov model records without any call to `provenance()` (into the dataflow
+    "keras_prov", with every built-in hyperparameter); a plain Keras model only when asked.
+    `model.provenance(False)` or `fit(..., provenance=False)` turns recording off.
     """
 
+    _keras_prov_records_itself = True
+
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
-                   exec_tag=None, store_model=True, url=None):
+                   exec_tag=None, store_model=True, url=None,
+                   store_weights=False, store_optimizer=False):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -37,7 +40,8 @@ class ProvenanceMixin:
             return None
         settings = dataflow_tag if isinstance(dataflow_tag, Provenance) else Provenance(
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
-            exec_tag=exec_tag, store_model=store_model, url=url)
+            exec_tag=exec_tag, store_model=store_model, url=url,
+            store_weights=store_weights, store_optimizer=store_optimizer)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings
@@ -47,65 +51,113 @@ class ProvenanceMixin:
         Sets before fit (they are saved with it). Tasks you create for them belong to the same
         execution when given `model.get_exec_tag()`."""
         recording.drain(60)  # what fit submitted is in dfa_lib_python's hands before the user adds to it
-        recorder = ProvenanceMixin._keras_prov_recorder_for(self, None)
+        recorder = ProvenanceMixin._keras_prov_current_recorder(self)
         if recorder is None:
             raise ProvenanceConfigError("provenance is turned off for this model; call model.provenance(...) first")
         return recorder.dataflow
 
     def get_exec_tag(self):
         """The execution tag of this model's fits and evaluations."""
-        recorder = ProvenanceMixin._keras_prov_recorder_for(self, None)
+        recorder = ProvenanceMixin._keras_prov_current_recorder(self)
         return None if recorder is None else recorder.exec_tag
 
     def get_training_task(self):
         """The dfa_lib_python Task of the latest (or running) fit, for tasks that depend on it."""
         recording.drain(60)  # the training task is sent before a task depending on it
-        recorder = ProvenanceMixin._keras_prov_recorder_for(self, None)
+        recorder = ProvenanceMixin._keras_prov_current_recorder(self)
         return None if recorder is None else recorder.last_training_task
 
-    def fit(self, *args, provenance=None, **kwargs):
-        return fit_with_provenance(self, super().fit, args, kwargs, provenance)
+    def fit(self, *args, provenance=None, hyperparameters=None, hyps=None, **kwargs):
+        settings = settings_for_call(self, provenance, hyperparameters, hyps, records_by_default=True)
+        return fit_with_provenance(self, super().fit, args, kwargs, settings)
 
     def evaluate(self, *args, provenance=None, **kwargs):
-        return evaluate_with_provenance(self, super().evaluate, args, kwargs, provenance)
+        settings = settings_for_call(self, provenance, records_by_default=True)
+        return evaluate_with_provenance(self, super().evaluate, args, kwargs, settings)
 
-    def _keras_prov_recorder_for(self, provenance):
-        """The recorder for this call: None when recording is off."""
-        if provenance is False:
-            return None
-        if isinstance(provenance, Provenance):
-            recorder = getattr(self, "_keras_prov_recorder", None)
-            if recorder is None or recorder.provenance is not provenance:
-                self._keras_prov_settings = provenance
-                recorder = self._keras_prov_recorder = ExecutionRecorder(provenance)
-            return recorder
-        if provenance is not None:
-            raise ProvenanceConfigError(f"provenance= takes a keras_prov.Provenance(...) or False, got {provenance!r}")
-        settings = getattr(self, "_keras_prov_settings", None)
-        if settings is False:
+    def _keras_prov_current_recorder(self):
+        """The recorder of the model's own settings (None when it does not record)."""
+        settings = settings_for_call(self, records_by_default=getattr(self, "_keras_prov_records_itself", False))
+        return ProvenanceMixin._keras_prov_recorder_for(self, settings)
+
+    def _keras_prov_recorder_for(self, settings):
+        """The recorder for `settings` (a Provenance, or None when recording is off)."""
+        if settings is None:
             return None
         recorder = getattr(self, "_keras_prov_recorder", None)
-        if recorder is None:
-            if settings is None:
-                settings = self._keras_prov_settings = _default_settings()
+        if recorder is None or recorder.provenance is not settings:
             recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
         return recorder
 
 
+def settings_for_call(model, provenance=None, hyperparameters=None, hyps=None, records_by_default=False):
+    """The Provenance one fit or evaluate records with, or None when it does not record.
+
+    Args:
+        model: the Keras model; what it was given with `model.provenance(...)` counts first.
+        provenance: None (the model's settings), True (record, the model's settings or the
+            defaults), False (not this call), a dataflow tag, or a `Provenance`.
+        hyperparameters: True records with every built-in hyperparameter (the defaults).
+        hyps: `{"LEARNING_RATE": True, ...}` as in `model.provenance(hyps=...)`.
+        records_by_default: keras_prov's own models record with the defaults when nothing says
+            otherwise; plain Keras models only when asked.
+
+    The settings a call asks for become the model's, so that a later `evaluate` joins the same
+    execution.
+    """
+    _check_call_options(provenance, hyperparameters, hyps)
+    if provenance is False:
+        return None
+    current = getattr(model, "_keras_prov_settings", None)
+    asked = provenance is not None or hyperparameters is True or hyps is not None
+    if isinstance(provenance, Provenance):
+        current = provenance
+    elif isinstance(provenance, str):
+        if not (isinstance(current, Provenance) and current.dataflow_tag == provenance):
+            current = Provenance(provenance)
+    elif current is False or current is None:
+        if current is False and not asked:
+            return None
+        current = _default_settings()
+        if current is None:
+            if not (asked or records_by_default):
+                return None
+            current = Provenance()
+    wanted = current
+    if (hyps is not None and hyps != current.hyps) or (hyperparameters is True and not current.hyperparameters):
+        wanted = current.replace(hyperparameters=current.hyperparameters or hyperparameters is True,
+                                 hyps={**current.hyps, **(hyps or {})})
+        previous = getattr(model, "_keras_prov_settings", None)
+        if isinstance(previous, Provenance) and previous.same_as(wanted):
+            wanted = previous  # the same options as the model's last call: the same execution
+    if getattr(model, "_keras_prov_settings", None) is not wanted:
+        model._keras_prov_settings = wanted
+    return wanted
+
+
+def _check_call_options(provenance, hyperparameters, hyps):
+    if provenance is not None and not isinstance(provenance, (bool, str, Provenance)):
+        raise ProvenanceConfigError(
+            f"provenance= takes True, False, a dataflow tag such as 'alexnet' or keras_prov.Provenance(...), "
+            f"got {provenance!r}")
+    if hyperparameters is not None and not isinstance(hyperparameters, bool):
+        raise ProvenanceConfigError(f"hyperparameters= takes True or False, got {hyperparameters!r}")
+    if hyps is not None and not isinstance(hyps, dict):
+        raise ProvenanceConfigError(f"hyps= takes a dict such as {{'LEARNING_RATE': True, 'BATCH_SIZE': True}}, "
+                                    f"got {hyps!r}")
+
+
 def _default_settings():
-    import importlib
+    from keras_prov import keras_patch
 
-    # keras_prov.autolog is also the name of the function keras_prov exports, hence import_module.
-    return importlib.import_module("keras_prov.autolog").default_provenance() or Provenance()
+    return keras_patch.default_settings()
 
 
-def fit_with_provenance(model, fit, args, kwargs, provenance):
-    """Runs `fit(*args, **kwargs)` recording it as a TrainingModel task; an exception ends the task
-    as FAILED (KeyboardInterrupt: ABORTED) and is raised again."""
-    try:
-        recorder = ProvenanceMixin._keras_prov_recorder_for(model, provenance)
-    except ProvenanceConfigError:
-        raise
+def fit_with_provenance(model, fit, args, kwargs, settings):
+    """Runs `fit(*args, **kwargs)` recording it as a TrainingModel task with `settings` (a
+    Provenance; None: not recorded); an exception ends the task as FAILED (KeyboardInterrupt:
+    ABORTED) and is raised again."""
+    recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
     if recorder is None:
         return fit(*args, **kwargs)
     try:
@@ -136,12 +188,12 @@ def fit_with_provenance(model, fit, args, kwargs, provenance):
         raise
 
 
-def evaluate_with_provenance(model, evaluate, args, kwargs, provenance):
+def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
     """Runs `evaluate` and records a TestingModel task with every metric it returned, depending on
     the latest training task. Keras's own evaluation of validation data inside fit is not recorded."""
     if "_use_cached_eval_dataset" in kwargs:  # fit's validation pass
         return evaluate(*args, **kwargs)
-    recorder = ProvenanceMixin._keras_prov_recorder_for(model, provenance)
+    recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
     if recorder is None:
         return evaluate(*args, **kwargs)
     try:

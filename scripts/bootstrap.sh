@@ -9,6 +9,18 @@ python=${PYTHON:-python3}
 stamp="$venv/.bootstrap-stamp"
 inputs_hash=$(cat requirements.txt setup.py scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 
+# The web app's front-end libraries from npm (their own stamp makes this quick when done).
+bash scripts/install_web_assets.sh
+
+# `bootstrap.sh --browser` (make test): the browser tests drive Debian's Chromium.
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+fi
+
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ] && "$venv/bin/python" -c "import monetdbe, keras_prov, dfa_lib_python, dfanalyzer" 2>/dev/null; then
   exit 0
 fi

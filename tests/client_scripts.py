@@ -52,5 +52,5 @@ def expected_ratio_rows(files=("a", "b")):
 
 def training_epoch(task, epoch):
     """One Keras-Prov-style epoch: add the epoch's metrics, save."""
-    task.add_dataset(DataSet("oTrainingModel", [Element([epoch, 1.0 / (epoch + 1), 0.5, None, None, 0.01, "t"])]))
+    task.add_dataset(DataSet("oTrainingModel", [Element(["t", "0.01", 1.0 / (epoch + 1), 0.5, None, None, epoch])]))
     task.save()

@@ -84,18 +84,18 @@ def test_keras_prov_style_and_upstream_style_store_each_row_once(connected):
     df.save()
     # Keras-Prov: explicit exec tag, add_dataset then save every epoch.
     keras_style = Task(1, "epochs", "run-keras", "TrainingModel")
-    keras_style.add_dataset(DataSet("iTrainingModel", [Element(["adam", 0.001, 3, 32, 4])]))
+    keras_style.add_dataset(DataSet("iTrainingModel", [Element(["adam", 0.001, 3, 4])]))
     keras_style.begin()
     for epoch in range(3):
         keras_style.add_dataset(DataSet("oTrainingModel",
-                                        [Element([epoch, 1.0 / (epoch + 1), 0.5, None, None, 0.1, "t"])]))
+                                        [Element(["t", "0.1", 1.0 / (epoch + 1), 0.5, None, None, epoch])]))
         keras_style.save()
     keras_style.end()
     # Upstream: several add_dataset, one send at the end.
     upstream = Task(1, "epochs", "TrainingModel")
     upstream.begin()
     for epoch in range(3):
-        upstream.add_dataset(DataSet("oTrainingModel", [Element([epoch, 2.0, 0.5, None, None, 0.1, "t"])]))
+        upstream.add_dataset(DataSet("oTrainingModel", [Element(["t", "0.1", 2.0, 0.5, None, None, epoch])]))
     upstream.end()
     assert dfa_lib_python.flush(60)
 
@@ -149,18 +149,21 @@ def test_values_keep_their_types_and_files_performances_and_sub_ids_are_stored(c
     assert duration >= 0
 
 
-def test_wrong_length_element_is_refused_at_the_call_with_a_clear_error(connected):
+def test_wrong_length_element_raises_at_the_call_with_dfa_strict(connected, monkeypatch):
+    monkeypatch.setenv("DFA_STRICT", "1")
     df = Dataflow("lengths", hyperparameters=True)
     df.save()
-    task = Task(1, "lengths", "TestingModel")
+    task = Task(1, "lengths", "TrainingModel")
     with pytest.raises(ElementLengthError) as error:
-        task.add_dataset(DataSet("oTestingModel", [Element([0.1, 0.9, 1.0, "t"]), Element([0.1, 0.9])]))
+        task.add_dataset(DataSet("iTrainingModel", [Element(["sgd", 0.1, 2, 3]), Element(["sgd", 0.1])]))
     message = str(error.value)
-    assert "element 1" in message and "oTestingModel" in message and "has 2 value(s)" in message
-    assert "4 attribute(s) ['loss', 'accuracy', 'elapsed_time', 'timestamp']" in message
+    assert "element 1" in message and "iTrainingModel" in message and "has 2 value(s)" in message
+    assert "4 attribute(s) ['optimizer_name', 'learning_rate', 'num_epochs', 'num_layers']" in message
+    with pytest.raises(SpecificationError, match="declares no such set"):
+        task.add_dataset(DataSet("oNowhere", [Element([1])]))
     task.end()  # the refused data set was not kept
     assert dfa_lib_python.flush(60)
-    assert connected.query("SELECT COUNT(*) FROM lengths.otestingmodel") == [[0]]
+    assert connected.query("SELECT COUNT(*) FROM lengths.itrainingmodel") == [[0]]
     assert dfa_lib_python.get_client().status["rejected_messages"] == 0
 
 
@@ -242,6 +245,6 @@ def _thread_training(task_id):
     task = Task(task_id, "forked", "run-forked", "TrainingModel")
     task.begin()
     for epoch in range(3):
-        task.add_dataset(DataSet("oTrainingModel", [Element([task_id * 10 + epoch, 0.1, 0.9, None, None, 0.1, "t"])]))
+        task.add_dataset(DataSet("oTrainingModel", [Element(["t", "0.1", 0.1, 0.9, None, None, task_id * 10 + epoch])]))
         task.save()
     task.end()

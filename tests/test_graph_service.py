@@ -1,6 +1,7 @@
 """Graph images through the service and the CLI: valid files, the expected nodes and edges, folding."""
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -145,12 +146,19 @@ def test_cli_graph_writes_the_image_its_extension_names(service, tmp_path):
     assert not (tmp_path / "nowhere.png").exists()
 
 
-def test_the_runs_of_a_dataflow_are_folded_too(service):
+def test_a_dataflow_with_many_runs_is_one_linked_node_per_run(service):
     for number in range(12):
         post_sample_run(service.url, f"sweep-{number}", epochs=2, adaptations=0)
     dot = fetch(service, f"/api/v1/dataflows/{DATAFLOW}/graph.dot", kind="prov").text
-    # 14 runs: small, long and 12 sweeps; the first and last 3 are drawn.
-    assert "… 8 executions …" in dot
+    # 14 runs: small, long and 12 sweeps, each one node linking to its own graph, in rows.
     drawn_runs = re.findall(r'label="(small|long|sweep-\d+)\\n', dot)
-    assert drawn_runs == ["small", "long", "sweep-0", "sweep-9", "sweep-10", "sweep-11"]
-    assert "… 8 TrainingModel tasks …" in dot and "… 8 person agents …" in dot
+    assert drawn_runs == ["small", "long"] + [f"sweep-{n}" for n in range(12)]
+    assert len(re.findall(rf'URL="/api/v1/executions/[^"]+/graph.svg\?dataflow={DATAFLOW}"', dot)) == 14
+    assert "(plan · 14 executions)" in dot
+    svg = fetch(service, f"/api/v1/dataflows/{DATAFLOW}/graph.svg", kind="prov").content
+    links = assert_valid_image(svg, "svg").iter("{http://www.w3.org/2000/svg}a")
+    assert "/api/v1/executions/sweep-3/graph.svg?dataflow=provsample" in {
+        link.get("{http://www.w3.org/1999/xlink}href") for link in links}
+    png = fetch(service, f"/api/v1/dataflows/{DATAFLOW}/graph.png", kind="prov").content
+    width, height = struct.unpack(">II", png[16:24])
+    assert max(width, height) <= 2000, (width, height)

@@ -51,7 +51,7 @@ def test_trained_model_is_stored_with_its_sha256_and_downloads_as_a_plain_keras_
     x, y = digits(64)
     tag = unique_tag("stored")
     model = tiny_model()
-    model.provenance(dataflow_tag=tag)
+    model.provenance(dataflow_tag=tag, store_weights=True)
     model.fit(x, y, epochs=2, verbose=0)
 
     recorded = stored(service, f"SELECT file_name, path, format, size_bytes, sha256 FROM {tag}.otrainedmodel "
@@ -171,7 +171,8 @@ def test_autolog_records_plain_keras_models(service):
     assert stored(service, f"SELECT trial, optimizer_name FROM {tag}.itrainingmodel") == [[3.0, "SGD"]]
     assert len(stored(service, f"SELECT loss FROM {tag}.otrainingmodel")) == 2
     assert len(stored(service, f"SELECT loss FROM {tag}.otestingmodel")) == 1
-    assert not hasattr(plain_keras.Model, "get_dataflow")
+    fresh = plain_keras.Sequential([plain_keras.Input((64,)), plain_keras.layers.Dense(10, activation="softmax")])
+    assert fresh.get_exec_tag() is None  # after disable, a plain model records only when asked
 
 
 def test_embedded_mode_writes_provenance_and_model_into_the_data_directory(tmp_path):

@@ -125,3 +125,16 @@ def execution_detail(store, execution, dataflow=None):
         "agents": [{"kind": k, "name": n, "properties": json.loads(p or "{}")} for k, n, p in agents],
         "tasks": tasks,
     }
+
+
+def set_row_counts(store, tag):
+    """{set tag: number of rows stored} of a dataflow's sets."""
+    specification = dataflow_specification(store, tag)
+    counts = {}
+    for data_set in specification["sets"]:
+        table = data_set["table"].split(".", 1)[1]
+        if store.table_columns(specification["schema"], table):
+            counts[data_set["tag"]] = store.read(f"SELECT COUNT(*) FROM {qualified(specification['schema'], table)}")[1][0][0]
+        else:
+            counts[data_set["tag"]] = 0
+    return counts

@@ -1,29 +1,82 @@
-"""Running the service in this process: open the store, serve the API, close the store."""
-import json
+"""The worker process: opens the store, serves the API on the socket the supervisor listens on,
+closes the store on SIGTERM.
+
+Run by dfanalyzer.supervisor as `python -m dfanalyzer.server --fd N ...`, never by hand.
+"""
+import argparse
+import ctypes
 import logging
 import os
+import signal
+import socket
+import sys
 
 import uvicorn
 
 from dfanalyzer.api.app import create_app
+from dfanalyzer.config import Settings
+from dfanalyzer.errors import DfaError
 from dfanalyzer.store import open_store
+from dfanalyzer.supervisor import STARTUP_FAILURE_EXIT, STOP_SECONDS
 
 log = logging.getLogger(__name__)
 
+GRACEFUL_SECONDS = 2  # requests in flight get this long after SIGTERM
+CLOSE_SECONDS = STOP_SECONDS - GRACEFUL_SECONDS - 2  # then the store gets this long to close
+PR_SET_PDEATHSIG = 1
 
-def serve(settings):
-    """Serves until SIGTERM/SIGINT; the pid file in the data directory names this process."""
-    os.makedirs(settings.data_dir, exist_ok=True)
-    store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url,
-                       monetdb_reader_url=settings.monetdb_reader_url)
+
+def _die_with_supervisor():
+    """A worker whose supervisor was killed (SIGKILL) must not live on holding the port and the
+    data directory: Linux sends it SIGKILL when its parent dies."""
     try:
-        with open(settings.pid_file, "w") as pid_file:
-            json.dump({"pid": os.getpid(), "host": settings.host, "port": settings.port}, pid_file)
-        app = create_app(store, settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the supervisor's stop still ends the worker
+    if os.getppid() == 1:
+        os._exit(1)  # the supervisor was already gone
+
+
+def serve(settings, fd, query_timeout, restarts):
+    """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
+    try:
+        store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
+                           monetdb_reader_url=settings.monetdb_reader_url)
+    except DfaError as error:
+        print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
+        return STARTUP_FAILURE_EXIT
+    app = create_app(store, settings)
+    app.state.worker_restarts = restarts
+    config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=2048,
+                            timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    try:
+        uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
     finally:
-        store.close()
-        try:
-            os.remove(settings.pid_file)
-        except FileNotFoundError:
-            pass
+        if not store.close(timeout=CLOSE_SECONDS):
+            log.warning("a query was still running at stop; the worker exits without closing the engine "
+                        "(committed data is in MonetDB's write-ahead log)")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="dfanalyzer.server")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--query-timeout", type=int, required=True)
+    parser.add_argument("--restarts", type=int, default=0)
+    args = parser.parse_args(argv)
+    _die_with_supervisor()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir)
+    code = serve(settings, args.fd, args.query_timeout, args.restarts)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads still inside the engine (a query past its time) would keep a normal exit waiting.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""`python -m dfa_lib_python`: look at the spool and send what earlier programs left in it.
+"""`python -m dfa_lib_python`: look at the spool and send what earlier programs left in it
+(records, and the trained models keras_prov left waiting beside it).
 
     python -m dfa_lib_python status  [--url URL] [--spool-dir DIR]
     python -m dfa_lib_python flush   [--url URL] [--spool-dir DIR] [--timeout SECONDS]
@@ -11,6 +12,9 @@ import os
 import sys
 
 from dfa_lib_python.client import Client, default_spool_dir, normalize_url
+from dfa_lib_python.registry import registry as _registry
+
+MODELS_FOLDER = "keras_prov-models"  # where keras_prov keeps trained models waiting for their upload
 
 
 def _sessions(spool_dir):
@@ -49,12 +53,34 @@ def main(argv=None):
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     url = normalize_url(args.url or os.environ.get("DFA_URL") or "http://localhost:22000/")
-    client = Client(url, spool_dir)  # adopts the sessions left for this URL
+    client = _registry.connect(Client(url, spool_dir))  # adopts the sessions left for this URL
     done = client.flush(args.timeout)
+    models_left = _upload_waiting_models(url, spool_dir) if done else None
     client.close(timeout=1)
-    print("everything in the spool is stored" if done else
-          f"records remain in {spool_dir}; is DfAnalyzer running at {url}?")
-    return 0 if done else 1
+    if not done:
+        print(f"records remain in {spool_dir}; is DfAnalyzer running at {url}?")
+        return 1
+    if models_left:
+        print(f"the records are stored, but {models_left} trained model(s) still wait in {spool_dir}; "
+              f"is DfAnalyzer running at {url}?")
+        return 1
+    print("everything in the spool is stored")
+    return 0
+
+
+def _upload_waiting_models(url, spool_dir):
+    """Uploads the trained models keras_prov left beside the spool; returns how many still wait.
+
+    keras_prov (installed with this library) saves them; it is imported only when some wait,
+    since it brings Keras."""
+    folder = os.path.join(spool_dir, MODELS_FOLDER)
+    if not os.path.isdir(folder) or not os.listdir(folder):
+        return 0
+    from keras_prov.model_store_client import ModelStoreClient
+
+    models = ModelStoreClient(url, spool_dir)
+    models.deliver_pending()
+    return len(models.waiting())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 from dfa_lib_python._tags import checked_tag, enum_value
 from dfa_lib_python.dataset import DataSet
 from dfa_lib_python.dependency import Dependency
-from dfa_lib_python.errors import ElementLengthError, SpecificationError
+from dfa_lib_python import mismatch
+from dfa_lib_python.errors import SpecificationError
 from dfa_lib_python.file import File
 from dfa_lib_python.performance import Performance, utc_now_text
 from dfa_lib_python.registry import registry
@@ -104,28 +105,32 @@ class Task:
 
     # ----------------------------------------------------------------- data
     def _checked(self, dataset):
+        """The specification of `dataset` as it can be stored (see `mismatch`), or None when
+        nothing of it can."""
         if not isinstance(dataset, DataSet):
             raise SpecificationError(f"task {self._tag}: expected a DataSet, got {dataset!r}")
         dataflow = registry.dataflow(self._dataflow_tag)
-        names = dataflow.set_attribute_names(dataset.tag) if dataflow is not None else None
-        if names is not None:
-            for position, element in enumerate(dataset.elements):
-                if len(element) != len(names):
-                    raise ElementLengthError(
-                        f"element {position} of data set {dataset.tag!r} (task {self._tag}) has {len(element)} "
-                        f"value(s) {element.values!r}, but set {dataset.tag!r} of dataflow {self._dataflow_tag!r} "
-                        f"has {len(names)} attribute(s) {names}: give one value per attribute, in that order"
-                    )
-        return dataset.get_specification()
+        if dataflow is None:
+            return dataset.get_specification()  # declared by another program: the service checks it
+        names = dataflow.set_attribute_names(dataset.tag)
+        if names is None:
+            mismatch.undeclared_set(dataset, self, dataflow.set_tags())
+            return None
+        if all(len(element) == len(names) for element in dataset.elements):
+            return dataset.get_specification()
+        return {"tag": dataset.tag.lower(), "elements": mismatch.fitted_elements(dataset, names, self)}
 
     def add_dataset(self, dataset):
-        """Adds the elements of one set; they are sent by the next begin/save/end. Raises
-        ElementLengthError when an element does not match its set's attributes."""
-        self._sets.append(self._checked(dataset))
+        """Adds the elements of one set; they are sent by the next begin/save/end. An element whose
+        length differs from its set's attributes, or a set the dataflow does not declare, is a
+        warning and is padded or set aside (DFA_STRICT=1: ElementLengthError/SpecificationError)."""
+        checked = self._checked(dataset)
+        if checked is not None:
+            self._sets.append(checked)
 
     def set_datasets(self, datasets):
         """Replaces the data sets waiting to be sent."""
-        self._sets = [self._checked(dataset) for dataset in datasets]
+        self._sets = [checked for checked in map(self._checked, datasets) if checked is not None]
 
     def add_file(self, file):
         if not isinstance(file, File):
@@ -174,6 +179,9 @@ class Task:
     def _send(self):
         spec = self.get_specification()
         self._sets, self._performances, self._files = [], [], []
+        dataflow = registry.dataflow(self._dataflow_tag)
+        if dataflow is not None:
+            dataflow.save_if_unsent(self._transformation_tag, [data_set["tag"] for data_set in spec["sets"]])
         client = registry.client()
         client.ensure_execution(self._execution)
         client.send("task", spec)

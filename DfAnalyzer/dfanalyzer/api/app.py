@@ -6,14 +6,29 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import dataflows, executions, health, ingest, pde, prov, query
+from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, prov_graph_json, query,
+                            runs_table, saved_queries, schema)
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import MessageRejected
 from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
+from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
 
-ROUTERS = [health.router, pde.router, ingest.router, query.router, dataflows.router, executions.router, prov.router]
+ROUTERS = [
+    health.router,
+    pde.router,
+    ingest.router,
+    query.router,
+    dataflows.router,
+    executions.router,
+    prov_graph_json.router,  # before prov.router, whose graph.{image_format} would take graph.json
+    prov.router,
+    runs_table.router,
+    path_query.router,
+    saved_queries.router,
+    schema.router,
+]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 
@@ -26,6 +41,7 @@ def create_app(store, settings):
     app.state.ingestor = SharedDatabaseIngestor(store)
     for router in ROUTERS:
         app.include_router(router)
+    mount_web(app)
 
     @app.middleware("http")
     async def collapse_slashes(request: Request, call_next):

@@ -17,3 +17,9 @@ def list_dataflows(store=Depends(get_store)):
 def dataflow(tag: str, store=Depends(get_store)):
     """The specification: transformations, sets with attributes and tables, producer/consumer links."""
     return SafeJSONResponse(reading.dataflow_specification(store, tag))
+
+
+@router.get("/{tag}/row-counts")
+def row_counts(tag: str, store=Depends(get_store)):
+    """{set tag: rows stored}, for the Dataflow Viewer."""
+    return SafeJSONResponse(reading.set_row_counts(store, tag))

@@ -14,7 +14,9 @@ from dfanalyzer.api.encoding import SafeJSONResponse
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.export import Exporter, ProvenanceReader, registry as document_formats
 from dfanalyzer.export.run_summary import RunSummary
-from dfanalyzer.graph import Folding, ProvGraph, SpecGraph, registry as image_formats
+from dfanalyzer.graph import Folding, ProvGraph, RunOverview, SpecGraph, registry as image_formats
+from dfanalyzer.graph.folding import DEFAULT_KEEP, DEFAULT_LIMIT
+from dfanalyzer.reading import list_executions
 
 router = APIRouter(tags=["provenance"])
 
@@ -58,6 +60,14 @@ def _graph(store, name, subject, kind, fold, keep, dataflow=None):
             snapshot = reader.execution(name, dataflow=dataflow)
             return SpecGraph(reader.specification(snapshot.dataflow["tag"]))
         return SpecGraph(reader.specification(name))
+    if subject == "dataflow":
+        runs = list_executions(store, name)
+        if len(runs) > 1:  # every record of many runs is an unreadable strip: one node per run
+            overview = RunOverview(reader.specification(name).dataflow["tag"], runs)
+            summary = RunSummary(store)
+            for run in overview.drawn_runs():
+                run["metrics"] = summary.metrics(run["dataflow"], run["execution"])
+            return overview
     return ProvGraph(Exporter(store).document(name, kind=subject, dataflow=dataflow), fold_limit=fold, keep=keep)
 
 
@@ -69,8 +79,8 @@ def _image_response(graph, image_format_name, name):
 
 @router.get("/api/v1/executions/{execution}/graph.{image_format}")
 def execution_graph(execution: str, image_format: str, kind: str = Query("prov", description=KIND_HELP),
-                    fold: int = Query(12, description="runs longer than this are folded"),
-                    keep: int = Query(3, description="records drawn at each end of a folded run"),
+                    fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
+                    keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
                     dataflow: str | None = None, store=Depends(get_store)):
     """The provenance graph of an execution (png, svg or pdf)."""
     image_formats.get(image_format)
@@ -80,10 +90,11 @@ def execution_graph(execution: str, image_format: str, kind: str = Query("prov",
 
 @router.get("/api/v1/dataflows/{tag}/graph.{image_format}")
 def dataflow_graph(tag: str, image_format: str, kind: str = Query("spec", description=KIND_HELP),
-                   fold: int = Query(12, description="runs longer than this are folded"),
-                   keep: int = Query(3, description="records drawn at each end of a folded run"),
+                   fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
+                   keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
                    store=Depends(get_store)):
-    """The specification graph of a dataflow (png, svg or pdf); ?kind=prov draws all its runs."""
+    """The specification graph of a dataflow (png, svg or pdf); ?kind=prov draws its runs (one
+    node per run, linking to the run's own graph, when there are several)."""
     image_formats.get(image_format)
     graph = _graph(store, tag, "dataflow", kind, fold, keep)
     return _image_response(graph, image_format, tag)

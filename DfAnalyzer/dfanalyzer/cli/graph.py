@@ -4,6 +4,7 @@ from urllib.parse import quote
 from dfanalyzer.cli.client import ServiceClient, add_url_option
 from dfanalyzer.cli.export import KINDS, fetch_first, write_atomically
 from dfanalyzer.graph import registry
+from dfanalyzer.graph.folding import DEFAULT_KEEP, DEFAULT_LIMIT
 
 
 def register(subcommands):
@@ -18,8 +19,10 @@ def register(subcommands):
     parser.add_argument("--kind", choices=registry.KINDS, help="prov or spec (see above)")
     parser.add_argument("-o", "--output", required=True,
                         help=f"image file; its extension picks the format: {', '.join(registry.known())}")
-    parser.add_argument("--fold", type=int, default=12, help="runs longer than this are folded (default 12)")
-    parser.add_argument("--keep", type=int, default=3, help="records drawn at each end of a folded run (default 3)")
+    parser.add_argument("--fold", type=int, default=DEFAULT_LIMIT,
+                        help=f"runs longer than this are folded (default {DEFAULT_LIMIT})")
+    parser.add_argument("--keep", type=int, default=DEFAULT_KEEP,
+                        help=f"records drawn at each end of a folded run (default {DEFAULT_KEEP})")
     parser.add_argument("--dataflow", help="the dataflow of the execution, when several dataflows use its tag")
     parser.add_argument("--subject", choices=KINDS, help="say whether NAME is an execution or a dataflow")
     add_url_option(parser)

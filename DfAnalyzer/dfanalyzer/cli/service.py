@@ -9,10 +9,13 @@ import time
 
 import requests
 
-from dfanalyzer.cli.storage_options import add_storage_options, storage_arguments, storage_settings
+from dfanalyzer.cli.storage_options import add_storage_options, storage_environment, storage_settings
 from dfanalyzer.config import Settings
+from dfanalyzer.supervisor import read_pid_record
 
 STARTUP_SECONDS = 60
+STOP_WAIT_SECONDS = 15
+DEFAULT_QUERY_TIMEOUT = 30
 
 
 def add_address_options(parser):
@@ -30,6 +33,8 @@ def register(subcommands):
     add_address_options(start)
     add_storage_options(start)
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
+    start.add_argument("--query-timeout", type=int, default=DEFAULT_QUERY_TIMEOUT,
+                       help=f"seconds a user query may run before it is stopped (default {DEFAULT_QUERY_TIMEOUT})")
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")
     add_address_options(stop)
@@ -56,40 +61,35 @@ def _client_host(host):
 
 
 def _pid_record(settings):
-    try:
-        with open(settings.pid_file) as pid_file:
-            record = json.load(pid_file)
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(record["pid"], 0)
-    except (OSError, KeyError):
-        return None
-    return record
+    return read_pid_record(settings.pid_file)
 
 
 def run_start(args):
     settings = settings_from(args)
     if args.foreground:
-        from dfanalyzer.server import serve
+        from dfanalyzer.supervisor import Supervisor
 
-        serve(settings)
-        return 0
-    healthy = _health(settings)
-    if healthy and os.path.abspath(healthy.get("data_dir") or "") == settings.data_dir:
+        os.environ.update(storage_environment(settings))  # the workers read them from there
+        return Supervisor(settings, args.query_timeout).run()
+    record = _pid_record(settings)
+    if record and record.get("port") == settings.port:
         print(f"DfAnalyzer is already running at {settings.url} (data: {settings.data_dir})")
         return 0
-    if healthy:
-        print(f"Port {settings.port} is taken by a DfAnalyzer serving {healthy.get('data_dir')}; stop it "
-              f"(`dfanalyzer stop --port {settings.port}`) or choose another --port", file=sys.stderr)
+    if record:
+        print(f"the data directory {settings.data_dir} is in use by process {record['pid']} (port {record.get('port')}); "
+              f"stop it (`dfanalyzer stop --data-dir {settings.data_dir}`) or choose another --data-dir", file=sys.stderr)
+        return 1
+    if _health(settings):
+        print(f"Port {settings.port} is taken by another DfAnalyzer; stop it (`dfanalyzer stop --port {settings.port} "
+              "--data-dir ...`) or choose another --port", file=sys.stderr)
         return 1
     os.makedirs(settings.data_dir, exist_ok=True)
     command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--host", settings.host,
-               "--port", str(settings.port), "--data-dir", settings.data_dir]
-    command += storage_arguments(settings)
+               "--port", str(settings.port), "--data-dir", settings.data_dir, "--query-timeout", str(args.query_timeout)]
+    environment = dict(os.environ, **storage_environment(settings))  # not on the command line: URLs hold passwords
     with open(settings.log_file, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env=environment)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -119,32 +119,50 @@ def run_stop(args):
     settings = settings_from(args)
     record = _pid_record(settings)
     if record is None:
-        health = _health(settings)
-        if health and health.get("data_dir"):
-            record = _pid_record(Settings.from_sources(port=settings.port, data_dir=health["data_dir"]))
-    if record is None:
-        print(f"No DfAnalyzer is running for {settings.data_dir} (port {settings.port})")
+        elsewhere = " (a DfAnalyzer of another data directory answers on that port: name its --data-dir)" \
+            if _health(settings) else ""
+        print(f"No DfAnalyzer is running for {settings.data_dir}{elsewhere}")
         return 0
     os.kill(record["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
     while time.monotonic() < deadline:
-        try:
-            os.kill(record["pid"], 0)
-        except OSError:
+        if read_pid_record(settings.pid_file) is None and not _alive(record["pid"]):
             print(f"DfAnalyzer (process {record['pid']}) stopped")
             return 0
         time.sleep(0.1)
-    print(f"DfAnalyzer (process {record['pid']}) did not stop within 30s", file=sys.stderr)
+    print(f"DfAnalyzer (process {record['pid']}) did not stop within {STOP_WAIT_SECONDS}s", file=sys.stderr)
     return 1
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # A stopped child of this very process stays a zombie until reaped; it is not running.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def run_status(args):
     settings = settings_from(args)
     health = _health(settings)
+    record = _pid_record(settings)
     if health:
         print(f"DfAnalyzer is running at {settings.url}")
-        print(f"  backend: {health.get('backend')}   data directory: {health.get('data_dir')}")
+        data_dir = settings.data_dir if record else health.get("data_dir", "(not said)")
+        print(f"  backend: {health.get('backend')}   data directory: {data_dir}")
+        restarts = health.get("worker_restarts", record.get("restarts") if record else None)
+        if restarts:
+            last = (record or {}).get("last_restart") or {}
+            print(f"  worker restarts: {restarts} (last at {last.get('at', '?')}: {last.get('cause', '?')})")
         return 0
+    if record:
+        print(f"DfAnalyzer (process {record['pid']}) holds {settings.data_dir} but is not answering at {settings.url}")
+        return 3
     print(f"DfAnalyzer is not answering at {settings.url}")
     return 3
 

@@ -20,13 +20,9 @@ def storage_settings(args):
             "models_dir": getattr(args, "models_dir", None)}
 
 
-def storage_arguments(settings):
-    """The options that hand `settings` on to the foreground service process."""
-    arguments = []
-    if settings.monetdb_url:
-        arguments += ["--monetdb-url", settings.monetdb_url]
-    if settings.monetdb_reader_url:
-        arguments += ["--monetdb-reader-url", settings.monetdb_reader_url]
-    if settings.models_path:
-        arguments += ["--models-dir", settings.models_path]
-    return arguments
+def storage_environment(settings):
+    """The environment variables that hand `settings` on to the service's processes (URLs hold
+    passwords, so they stay off command lines)."""
+    environment = {"DFA_MONETDB_URL": settings.monetdb_url, "DFA_MONETDB_READER_URL": settings.monetdb_reader_url,
+                   "DFA_MODELS_DIR": settings.models_path}
+    return {name: value for name, value in environment.items() if value}

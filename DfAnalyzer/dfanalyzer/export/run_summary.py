@@ -27,15 +27,19 @@ class RunSummary:
     def __init__(self, store):
         self.store = store
         self.reader = ProvenanceReader(store)
+        self._specifications = {}
 
     def list(self, dataflow=None):
         runs = list_executions(self.store, dataflow)
-        specifications = {}
         for run in runs:
-            if run["dataflow"] not in specifications:
-                specifications[run["dataflow"]] = self.reader.specification(run["dataflow"])
-            run["metrics"] = self._metrics(specifications[run["dataflow"]], run["execution"])
+            run["metrics"] = self.metrics(run["dataflow"], run["execution"])
         return runs
+
+    def metrics(self, dataflow, execution):
+        """The final metrics of one execution of `dataflow`."""
+        if dataflow not in self._specifications:
+            self._specifications[dataflow] = self.reader.specification(dataflow)
+        return self._metrics(self._specifications[dataflow], execution)
 
     def _metrics(self, snapshot, execution):
         _, rows = self.store.read(

@@ -1,6 +1,10 @@
 """Folding long runs of similar records into one summary node, so long trainings stay readable."""
 import dataclasses
 
+# Groups longer than this are folded; a run graph then stays within about 2,000 pixels.
+DEFAULT_LIMIT = 8
+DEFAULT_KEEP = 3
+
 
 @dataclasses.dataclass
 class Summary:
@@ -37,11 +41,11 @@ class Folding:
         keep: how many members are drawn at each end of a folded group.
 
     Example:
-        folding = Folding(limit=12, keep=3).fold(view)
+        folding = Folding(limit=8, keep=3).fold(view)
         folding.target("kprov:data/alexnet/oTrainingModel/250")   # -> the summary's id
     """
 
-    def __init__(self, limit=12, keep=3):
+    def __init__(self, limit=DEFAULT_LIMIT, keep=DEFAULT_KEEP):
         if keep < 1 or limit < 2 * keep:
             raise ValueError(f"need keep >= 1 and limit >= 2 * keep, got limit={limit}, keep={keep}")
         self.limit = limit

@@ -6,20 +6,24 @@ import pygraphviz
 
 from dfanalyzer.graph import style
 from dfanalyzer.graph.drawn_graph import DrawnGraph
-from dfanalyzer.graph.folding import Folding
+from dfanalyzer.graph.folding import DEFAULT_KEEP, DEFAULT_LIMIT, Folding
 from dfanalyzer.graph.prov_view import ProvView
 
 PLAN_TYPE = "prov:Plan"
 AGENT_KIND_NAMES = {"prov:Person": "person", "prov:SoftwareAgent": "software",
                     "prov:Organization": "organization"}
 ATTRIBUTES_SHOWN = 4
+# Relations between records of the same moment: drawn, but not allowed to add columns.
+UNRANKED_RELATIONS = ("wasDerivedFrom", "alternateOf", "specializationOf")
 
 
 class ProvGraph(DrawnGraph):
     """Draws a PROV document: entities as yellow ellipses, activities as blue rectangles, agents
     as orange houses, edges labelled with the PROV relation (used, wasGeneratedBy,
-    wasAssociatedWith, wasInformedBy, wasDerivedFrom, ...). Time flows downwards: what a task
-    used is above it, what it generated below.
+    wasAssociatedWith, wasInformedBy, wasDerivedFrom, ...). Time flows from left to right: what
+    a task used is left of it, what it generated right of it, and the records of one step are
+    stacked, so a run stays about 2,000 pixels on its longer side. Derivations do not move records
+    between columns, and relation names are placed after layout, so neither widens the graph.
 
     Long runs are folded (see `Folding`): beyond `fold_limit` similar records, the first and last
     `keep` are drawn and the rest become one dashed summary node ("… 490 epochs …").
@@ -35,14 +39,15 @@ class ProvGraph(DrawnGraph):
         print(graph.agraph().to_string())     # the DOT source
     """
 
-    def __init__(self, document, fold_limit=12, keep=3):
+    def __init__(self, document, fold_limit=DEFAULT_LIMIT, keep=DEFAULT_KEEP):
         self.view = ProvView(document)
         self.folding = Folding(limit=fold_limit, keep=keep).fold(self.view)
 
     def agraph(self):
         graph = pygraphviz.AGraph(directed=True, strict=False, name="provenance")
-        graph.graph_attr.update(rankdir="BT", ordering="in", fontname=style.FONT, nodesep="0.3", ranksep="0.45")
-        graph.node_attr.update(fontname=style.FONT, fontsize="10")
+        graph.graph_attr.update(rankdir="RL", ordering="in", fontname=style.FONT, nodesep="0.12", ranksep="0.4",
+                                forcelabels="true")
+        graph.node_attr.update(fontname=style.FONT, fontsize="10", margin="0.04,0.02")
         graph.edge_attr.update(fontname=style.FONT, fontsize="8", arrowsize="0.7")
         names = {}
         plans = self._plans()
@@ -74,9 +79,12 @@ class ProvGraph(DrawnGraph):
             source, target, label = key
             shown = label if counts[key] == 1 else f"{label} ×{counts[key]}"
             color = style.EDGE_COLORS.get(label, "#606060")
-            attributes = {"label": shown, "color": color, "fontcolor": color}
+            # xlabel: placed after layout, so relation names do not push the records apart.
+            attributes = {"xlabel": shown, "color": color, "fontcolor": color}
             if label in ("hadPlan", "actedOnBehalfOf"):
                 attributes["style"] = "dashed"
+            if label in UNRANKED_RELATIONS:
+                attributes["constraint"] = "false"
             graph.add_edge(source, target, **attributes)
         return graph
 
@@ -167,7 +175,7 @@ def _first(record, local_name):
     return None
 
 
-def _short(value, width=28):
+def _short(value, width=24):
     if isinstance(value, float):
         text = "NaN" if math.isnan(value) else f"{value:.6g}"
     else:

@@ -4,10 +4,10 @@ import os
 from dfanalyzer.store.base import Store, Transaction
 
 
-def open_store(data_dir=None, monetdb_url=None, monetdb_reader_url=None):
+def open_store(data_dir=None, monetdb_url=None, query_timeout=30, monetdb_reader_url=None):
     """Opens the store: a MonetDB server when `monetdb_url` is given (user SQL then runs as the
     read-only user of `monetdb_reader_url`, created when missing), else embedded MonetDB in
-    `<data_dir>/monetdb`."""
+    `<data_dir>/monetdb`, whose engine aborts a user query after `query_timeout` seconds."""
     if monetdb_url:
         from dfanalyzer.store.server import ServerStore
 
@@ -16,7 +16,7 @@ def open_store(data_dir=None, monetdb_url=None, monetdb_reader_url=None):
         raise ValueError("open_store needs a data_dir (embedded MonetDB) or a monetdb_url")
     from dfanalyzer.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(os.path.join(os.path.abspath(data_dir), "monetdb"))
+    return EmbeddedStore(os.path.join(os.path.abspath(data_dir), "monetdb"), query_timeout=query_timeout)
 
 
 __all__ = ["Store", "Transaction", "open_store"]

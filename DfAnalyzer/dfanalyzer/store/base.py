@@ -60,6 +60,11 @@ class Store(abc.ABC):
         has written to the database since this store's last write (so caches may be stale).
         Only a MonetDB server has other writers; embedded MonetDB belongs to one process."""
 
+    def ping(self):
+        """Raises when the store does not answer; never waits behind other work where the
+        store can avoid it (GET /health)."""
+        self.read("SELECT 1")
+
     def create_catalog(self):
         with self.write() as tx:
             for statement in catalog_statements():

@@ -108,3 +108,9 @@ CREATE TABLE IF NOT EXISTS model_file (
     sha256 VARCHAR(64),
     created_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS saved_query (
+    id BIGINT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL UNIQUE,
+    sql CLOB NOT NULL,
+    created_at TIMESTAMP
+);

@@ -1,127 +1,98 @@
 """Embedded MonetDB (monetdbe): the database lives in files of the data directory, owned by
 this process."""
 import contextlib
-import datetime
 import fcntl
-import logging
 import os
+import queue
 import threading
-import warnings
-from concurrent.futures import ThreadPoolExecutor
+import time
 
-import numpy as np
-
-from dfanalyzer.errors import QueryRejected, StoreUnavailable
+from dfanalyzer.errors import StoreUnavailable
+from dfanalyzer.identifiers import quote
 from dfanalyzer.store.base import Store, Transaction, plain_value
+from dfanalyzer.store.engine import ffi
+from dfanalyzer.store.heap_lock import HeapLock
+from dfanalyzer.store.session import Session
 
-with warnings.catch_warnings():
-    # monetdbe 0.11 imports pkg_resources only to read its own version.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-    try:
-        import monetdbe
-        from monetdbe._cffi.errors import check_error
-        from monetdbe._cffi.internal import execute as execute_statement
-        from monetdbe._lowlevel import ffi, lib
-    except ImportError as error:  # reported when a store is opened, not at import
-        monetdbe = None
-        MONETDBE_IMPORT_ERROR = error
-
-# monetdbe logs every result cleanup at INFO and every failed statement at ERROR; the failures
-# reach us as exceptions, which we report with context.
-logging.getLogger("monetdbe").setLevel(logging.CRITICAL)
-
-INT64_NULL = np.iinfo(np.int64).min
-READER_THREADS = 4
-
-
-def _timestamp_struct(value):
-    struct = ffi.new("monetdbe_data_timestamp *")
-    struct.date.year, struct.date.month, struct.date.day = value.year, value.month, value.day
-    struct.time.hours, struct.time.minutes, struct.time.seconds = value.hour, value.minute, value.second
-    struct.time.ms = value.microsecond // 1000
-    return struct
-
-
-def _bound_value(value, param_type):
-    """The C value monetdbe_bind expects for a parameter of `param_type`.
-
-    monetdbe 0.11's own binding cannot bind None and picks the integer width from the value, not
-    from the parameter, so we convert to the parameter's declared type ourselves.
-    """
-    if value is None:
-        return ffi.NULL
-    if param_type in (lib.monetdbe_double, lib.monetdbe_float):
-        return ffi.new("double *" if param_type == lib.monetdbe_double else "float *", float(value))
-    if param_type == lib.monetdbe_int64_t:
-        return ffi.new("int64_t *", int(value))
-    if param_type == lib.monetdbe_int32_t:
-        return ffi.new("int32_t *", int(value))
-    if param_type == lib.monetdbe_int16_t:
-        return ffi.new("int16_t *", int(value))
-    if param_type in (lib.monetdbe_int8_t, lib.monetdbe_bool):
-        return ffi.new("int8_t *", int(value))
-    if param_type == lib.monetdbe_timestamp:
-        return _timestamp_struct(value)
-    if isinstance(value, datetime.datetime):
-        value = value.isoformat(sep=" ")
-    return ffi.new("char[]", str(value).encode())
-
-
-class _Connection:
-    """One monetdbe connection with bound-parameter execution."""
-
-    def __init__(self, database_dir):
-        self.connection = monetdbe.connect(database_dir, autocommit=True)
-
-    def run(self, sql, params=()):
-        """Executes `sql` with `params` bound; returns the cursor holding any result."""
-        cursor = self.connection.cursor()
-        if not params:
-            cursor.execute(sql)
-            return cursor
-        statement = self.connection.prepare(sql)[0]
-        try:
-            if statement.nparam != len(params):
-                raise QueryRejected(f"statement has {statement.nparam} parameters, {len(params)} given")
-            for index, value in enumerate(params):
-                check_error(lib.monetdbe_bind(statement, _bound_value(value, statement.type[index]), index))
-            self.connection.result, cursor.rowcount = execute_statement(statement, make_result=True)
-            cursor._set_description()
-        finally:
-            self.connection.cleanup_statement(statement)
-        return cursor
-
-    def close(self):
-        self.connection.close()
+INSERT_CHUNK_ROWS = 64  # rows per INSERT statement when appending
+SERVICE_READERS = 2  # the service's own reads: health, runs, models, graphs, exports
+QUERY_READERS = 2  # user SQL (POST /api/v1/query): slow queries only ever hold these
+LOCK_WAIT_SECONDS = 10  # a previous process of the same data directory may still be exiting
+DDL_PREFIXES = ("CREATE", "ALTER", "DROP")
 
 
 class _EmbeddedTransaction(Transaction):
-    """Statements of one transaction, each run on the writer thread that owns the connection."""
+    """Statements of one transaction, each run on the writer session that owns the connection."""
 
     def __init__(self, store):
         self.store = store
+        self.changed_tables = False
 
     def execute(self, sql, params=()):
-        self.store._on_writer(lambda connection: connection.run(sql, params))
+        if sql.lstrip()[:6].upper().startswith(DDL_PREFIXES):
+            self.changed_tables = True
+            self.store._schema_changed()
+        self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
 
     def fetch(self, sql, params=()):
-        return self.store._on_writer(
-            lambda connection: [tuple(plain_value(v) for v in row) for row in connection.run(sql, params).fetchall()])
+        result = self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
+        return [tuple(plain_value(v) for v in row) for row in result.rows]
 
     def append(self, schema, table, columns, kinds):
-        arrays = {name: _column_array(values, kinds[name]) for name, values in columns.items()}
-        self.store._on_writer(lambda connection: connection.connection.append(table, arrays, schema=schema))
+        # Multi-row INSERTs with bound values, not monetdbe_append: a NULL bulk-appended into a
+        # column added by ALTER TABLE is not seen by IS NULL (monetdbe 0.11), which lost the
+        # consumer links (`<transformation>_task_id IS NULL` updates found no rows).
+        names = list(columns)
+        rows = list(zip(*(_column_values(columns[name], kinds[name]) for name in names)))
+        target = f"{quote(schema)}.{quote(table)} ({', '.join(quote(name) for name in names)})"
+        row_marks = "(" + ", ".join("?" * len(names)) + ")"
+        start = 0
+        for size in _chunk_sizes(len(rows)):
+            chunk = rows[start:start + size]
+            start += size
+            sql = f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size)
+            params = [value for row in chunk for value in row]
+            self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
 
 
-def _column_array(values, kind):
-    """A numpy column for monetdbe's bulk append: NULL is NaN for doubles, INT64_MIN for bigints
-    (MonetDB's own NULL representations) and a masked entry for strings."""
+def _chunk_sizes(count):
+    """Row counts of the INSERTs for `count` rows: full chunks, then powers of two, so that a
+    table needs only a few distinct prepared statements whatever the batch sizes."""
+    sizes = [INSERT_CHUNK_ROWS] * (count // INSERT_CHUNK_ROWS)
+    rest = count % INSERT_CHUNK_ROWS
+    power = INSERT_CHUNK_ROWS
+    while rest:
+        power //= 2
+        if rest >= power:
+            sizes.append(power)
+            rest -= power
+    return sizes
+
+
+def _column_values(values, kind):
+    """Values of one column as bound parameters: NaN is NULL for doubles."""
     if kind == "double":
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        return [None if v is None or v != v else float(v) for v in values]
     if kind == "bigint":
-        return np.array([INT64_NULL if v is None else v for v in values], dtype=np.int64)
-    texts = np.array(["" if v is None else str(v) for v in values], dtype=str)
-    return np.ma.array(texts, mask=[v is None for v in values])
+        return [None if v is None else int(v) for v in values]
+    return [None if v is None else str(v) for v in values]
+
+
+class _SessionPool:
+    """Sessions handed to one caller at a time; a caller waits for a free one."""
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+        self._free = queue.Queue()
+        for session in sessions:
+            self._free.put(session)
+
+    def call(self, work):
+        session = self._free.get()
+        try:
+            return session.call(work)
+        finally:
+            self._free.put(session)
 
 
 class EmbeddedStore(Store):
@@ -129,82 +100,96 @@ class EmbeddedStore(Store):
 
     Only one process may open a database directory; a lock file makes a second one fail with a
     message naming the holder instead of corrupting the data.
+
+    Args:
+        database_dir: the database directory.
+        query_timeout: seconds after which the engine aborts a user query (an `isolated` read).
+        query_result_bytes: memory one user query's rows may take once converted; a larger
+            result is refused with QueryRejected.
     """
 
-    def __init__(self, database_dir):
-        if monetdbe is None:
+    def __init__(self, database_dir, query_timeout=30, query_result_bytes=256 * 2**20):
+        if ffi is None:
             raise StoreUnavailable(
-                f"embedded MonetDB (monetdbe) is not installed ({MONETDBE_IMPORT_ERROR}); run "
-                "`bash scripts/bootstrap.sh`, or use a MonetDB server with --monetdb-url"
-            )
+                "embedded MonetDB (monetdbe) is not installed; run `bash scripts/bootstrap.sh`, or use a "
+                "MonetDB server with --monetdb-url")
         os.makedirs(database_dir, exist_ok=True)
         self.database_dir = database_dir
+        self.query_timeout = query_timeout
+        self.query_result_bytes = query_result_bytes
         self._lock_file = self._take_directory_lock(database_dir)
         self._write_lock = threading.Lock()
-        self._local = threading.local()
-        self._connections = []
-        self._connections_lock = threading.Lock()
-        # MonetDB checks each call's stack depth against the thread that opened the connection,
-        # so every connection lives on one thread of its own: one writer, a few readers.
-        self._writer = ThreadPoolExecutor(1, "monetdbe-writer", initializer=self._open_thread_connection)
-        self._readers = ThreadPoolExecutor(READER_THREADS, "monetdbe-reader", initializer=self._open_thread_connection)
+        self._schema_version = 0
+        self._heap_lock = HeapLock()
+        self._anchor = self._writer = None
+        self._service_readers = self._query_readers = _SessionPool([])
         try:
-            self._writer.submit(lambda: None).result()
+            # The first connection opened starts the database and must be the last one closed:
+            # it does nothing else, so every other connection can be replaced at any time.
+            self._anchor = Session(database_dir, "monetdbe-anchor", recycle=False)
+            self._writer = self._session("monetdbe-writer", writes=True)
+            self._service_readers = _SessionPool(
+                [self._session(f"monetdbe-reader-{n}") for n in range(SERVICE_READERS)])
+            self._query_readers = _SessionPool(
+                [self._session(f"monetdbe-query-{n}", query_timeout) for n in range(QUERY_READERS)])
         except Exception as error:
             self.close()
+            if isinstance(error, StoreUnavailable):
+                raise
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {error}") from error
         self.create_catalog()
+
+    def _session(self, name, query_timeout=0, writes=False):
+        return Session(self.database_dir, name, query_timeout=query_timeout,
+                       schema_version=lambda: self._schema_version, heap_lock=self._heap_lock, writes=writes)
+
+    def _schema_changed(self):
+        self._schema_version += 1
 
     @staticmethod
     def _take_directory_lock(database_dir):
         path = os.path.join(database_dir, ".dfanalyzer.lock")
         lock_file = open(path, "a+")
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.seek(0)
-            holder = lock_file.read().strip() or "another process"
-            lock_file.close()
-            raise StoreUnavailable(
-                f"the data directory {os.path.dirname(database_dir)} is in use by {holder}; stop that "
-                "process (`dfanalyzer stop --data-dir ...`) or choose another --data-dir"
-            ) from None
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                lock_file.seek(0)
+                holder = lock_file.read().strip() or "another process"
+                lock_file.close()
+                raise StoreUnavailable(
+                    f"the data directory {os.path.dirname(database_dir)} is in use by {holder}; stop that "
+                    "process (`dfanalyzer stop --data-dir ...`) or choose another --data-dir"
+                ) from None
         lock_file.seek(0)
         lock_file.truncate()
         lock_file.write(f"process {os.getpid()}")
         lock_file.flush()
         return lock_file
 
-    def _open_thread_connection(self):
-        connection = _Connection(self.database_dir)
-        self._local.connection = connection
-        with self._connections_lock:
-            self._connections.append(connection)
-
-    def _on_writer(self, work):
-        return self._writer.submit(lambda: work(self._local.connection)).result()
+    def ping(self):
+        # On the connection that keeps the database open: it touches no table, so it takes no
+        # HeapLock and waits for no reader or writer.
+        self._anchor.call(lambda connection: connection.run_unguarded("SELECT 1"))
 
     def read(self, sql, params=(), limit=None, isolated=False):
-        return self._readers.submit(self._read_here, sql, params, limit, isolated).result()
-
-    def _read_here(self, sql, params, limit, isolated):
-        connection = self._local.connection
         if isolated:
-            connection.run("START TRANSACTION")
+            return self._query_readers.call(lambda connection: self._read_isolated(connection, sql, params, limit))
+        result = self._service_readers.call(lambda connection: connection.run(sql, params, max_rows=limit))
+        return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
+
+    def _read_isolated(self, connection, sql, params, limit):
+        connection.run("START TRANSACTION")
         try:
-            cursor = connection.run(sql, params)
-            columns = [d[0] for d in cursor.description] if cursor.description else []
-            rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-        except monetdbe.exceptions.Error as error:
-            raise QueryRejected(str(error).strip()) from error
-        except KeyError as error:
-            # monetdbe 0.11 cannot return 128-bit integers, which SUM over integers yields.
-            raise QueryRejected("a result column has a type embedded MonetDB cannot return (HUGEINT, e.g. "
-                                "SUM over integers); CAST it, e.g. CAST(SUM(x) AS BIGINT) or SUM(x) * 1.0") from error
+            result = connection.run(sql, params, max_rows=limit, max_bytes=self.query_result_bytes)
         finally:
-            if isolated:
-                connection.run("ROLLBACK")
-        return columns, [tuple(plain_value(v) for v in row) for row in rows]
+            connection.run("ROLLBACK")
+        return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
 
     @contextlib.contextmanager
     def write(self):
@@ -214,49 +199,33 @@ class EmbeddedStore(Store):
             try:
                 yield transaction
             except BaseException:
-                transaction.execute("ROLLBACK")
+                self._end(transaction, "ROLLBACK")
                 raise
-            transaction.execute("COMMIT")
+            self._end(transaction, "COMMIT")
 
-    def _close_thread_connection(self, turn, barrier=None):
-        if barrier is not None:
-            barrier.wait()  # one task per reader thread: each closes its own connection
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            return
-        with turn:
-            # Last opened, first closed: the first connection started the database.
-            while self._connections and self._connections[-1] is not connection:
-                if not turn.wait(30):
-                    break
-            self._local.connection = None
-            connection.close()
-            self._connections.remove(connection)
-            turn.notify_all()
-
-    def close(self):
-        # A monetdbe connection closed (or garbage-collected) on another thread than the one that
-        # opened it, or before a connection opened after it, crashes the process (SIGSEGV): each
-        # thread closes its own, in reverse order of opening.
-        writer, readers = getattr(self, "_writer", None), getattr(self, "_readers", None)
-        turn = threading.Condition(self._connections_lock)
+    def _end(self, transaction, statement):
         try:
-            futures = []
-            if writer is not None:
-                futures.append(writer.submit(self._close_thread_connection, turn))
-            if readers is not None:
-                barrier = threading.Barrier(READER_THREADS, timeout=30)
-                futures += [readers.submit(self._close_thread_connection, turn, barrier) for _ in range(READER_THREADS)]
-            for future in futures:
-                future.result()
-        except (RuntimeError, threading.BrokenBarrierError):
-            pass  # executors already shut down; what is left is closed below
-        for executor in (writer, readers):
-            if executor is not None:
-                executor.shutdown(wait=True)
-        for connection in self._connections:
-            connection.close()
-        self._connections = []
-        if self._lock_file:
+            self._writer.call(lambda connection: connection.run(statement))
+        finally:
+            if transaction.changed_tables:
+                self._schema_changed()  # statements prepared meanwhile saw the old tables
+
+    def close(self, timeout=None):
+        """Closes every connection, each on its own thread, the database-starting one last.
+        Returns False when a statement still ran after `timeout` seconds: the engine is then left
+        open (closing the first connection under a running one crashes the process); what was
+        committed is safe in MonetDB's write-ahead log either way."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        closed = True
+        for session in [self._writer, *self._service_readers.sessions, *self._query_readers.sessions]:
+            if session is not None:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                closed = session.close(left) and closed
+        if closed and self._anchor is not None:
+            self._anchor.close()
+        self._anchor = self._writer = None
+        self._service_readers = self._query_readers = _SessionPool([])
+        if self._lock_file and closed:
             self._lock_file.close()
             self._lock_file = None
+        return closed

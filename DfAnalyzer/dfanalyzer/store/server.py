@@ -382,7 +382,10 @@ class ServerStore(Store):
             for schema, table in tx.fetch(missing_sql, [name]):
                 tx.execute(f'GRANT SELECT ON "{schema}"."{table}" TO "{name}"')
 
-    def close(self):
+    def close(self, timeout=None):
+        """Closes the idle connections and the writer's; MonetDB ends a running query's session
+        itself when its connection goes, so closing never has to wait (`timeout` is not needed)."""
         self._pool.close()
         self._reader_pool.close()
         self._drop_writer()
+        return True

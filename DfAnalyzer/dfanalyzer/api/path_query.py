@@ -1,0 +1,64 @@
+"""Path queries: POST /api/v1/dataflows/{tag}/path-query (JSON fields) and the original
+DfAnalyzer's POST /query_interface/{df_tag}/{df_version} (program text). Both answer the generated
+SQL and its rows, run through the read-only guard like /api/v1/query."""
+import json
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from dfanalyzer import reading
+from dfanalyzer.api.deps import get_store
+from dfanalyzer.api.encoding import SafeJSONResponse
+from dfanalyzer.errors import InvalidInput
+from dfanalyzer.path_query import PathQuery, build_path_sql, parse_program
+from dfanalyzer.query_guard import check_read_only
+
+router = APIRouter(tags=["path queries"], default_response_class=SafeJSONResponse)
+
+DEFAULT_LIMIT = 1000
+
+
+class PathQueryRequest(BaseModel):
+    source: list[str] = Field(..., description="set tags the paths start from")
+    target: list[str] = Field(..., description="set tags the paths end at")
+    mapping: str = Field("physical", pattern="^(physical|logical|hybrid)$",
+                         description="join on <transformation>_task_id, on same-named attributes, or both")
+    projection: list[str] = Field([], description="set.attribute to return; none means every join attribute")
+    selection: list[str] = Field([], description="conditions such as oTrain.loss < 0.5, ANDed")
+    include: list[str] = Field([], description="keep only paths through all of these sets")
+    exclude: list[str] = Field([], description="drop paths through any of these sets")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=10_000_000)
+
+
+def run_path_query(store, dataflow_tag, query, limit):
+    """{"sql", "params", "console_sql", "paths", "columns", "rows", "truncated"} of a PathQuery."""
+    built = build_path_sql(reading.dataflow_specification(store, dataflow_tag), query)
+    sql = check_read_only(built.sql)
+    columns, rows = store.read(sql, built.params, limit=limit + 1, isolated=True)
+    return {"sql": built.sql, "params": built.params, "console_sql": built.console_sql, "paths": built.paths,
+            "columns": columns, "rows": rows[:limit], "truncated": len(rows) > limit}
+
+
+@router.post("/api/v1/dataflows/{tag}/path-query")
+def path_query(tag: str, request: PathQueryRequest, store=Depends(get_store)):
+    fields = request.model_dump()
+    limit = fields.pop("limit")
+    return SafeJSONResponse(run_path_query(store, tag, PathQuery(**fields), limit))
+
+
+@router.post("/query_interface/{df_tag}/{df_version}")
+async def query_interface(df_tag: str, df_version: str, request: Request,
+                          limit: int = Query(DEFAULT_LIMIT, ge=1, le=10_000_000),
+                          store=Depends(get_store)):
+    """The original Query Interface. The body is the program text (text/plain), or JSON
+    {"program": "..."}. DfAnalyzer keeps one specification per dataflow, extended in place, so
+    `df_version` is accepted for compatibility and not used to pick one."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            document = json.loads(body)
+        except ValueError as error:
+            raise InvalidInput(f"the JSON body is not valid ({error}); send {{\"program\": \"mapping(...) ...\"}}")
+        body = document.get("program") if isinstance(document, dict) else None
+    query = parse_program(body)
+    return SafeJSONResponse(run_path_query(store, df_tag, query, limit))

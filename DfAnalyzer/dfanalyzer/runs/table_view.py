@@ -1,0 +1,111 @@
+"""What part of the runs table a page shows: filter, numeric ranges, sort, page and columns."""
+import datetime
+from dataclasses import dataclass, field
+
+from dfanalyzer.errors import InvalidInput
+from dfanalyzer.runs.runs_table import differing_columns
+
+MAX_PAGE = 5000
+DEFAULT_HYPERPARAMETERS = 10
+
+
+@dataclass
+class ValueRange:
+    """`key` between `low` and `high` (either may be None: open), from the text `key:low:high`."""
+
+    key: str
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def parse(cls, text):
+        key, _, bounds = text.rpartition(":")
+        key, _, low = key.rpartition(":")
+        if not key:
+            raise InvalidInput(f"range {text!r} is not KEY:LOW:HIGH (e.g. hp:learning_rate:0.001:0.1, "
+                               "an empty bound is open)")
+        try:
+            return cls(key, float(low) if low else None, float(bounds) if bounds else None)
+        except ValueError:
+            raise InvalidInput(f"range {text!r}: the bounds must be numbers or empty") from None
+
+    def holds(self, value):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+@dataclass
+class TableView:
+    """The part of a built runs table that a page asks for.
+
+    Args:
+        text: rows whose run, status or any text column contains this (case-insensitive).
+        ranges: `ValueRange`s every row must fall in.
+        sort, descending: column key to order by (None last either way).
+        offset, limit: the page.
+        columns: keys to return (None: the run columns, up to 10 hyperparameters, metrics, tests).
+        differences_only: drop the columns whose value is equal in every matching row.
+    """
+
+    text: str = ""
+    ranges: list = field(default_factory=list)
+    sort: str = "start"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 50
+    columns: list | None = None
+    differences_only: bool = False
+
+    def apply(self, table):
+        columns = table["columns"]
+        known = {column["key"] for column in columns}
+        for key in [r.key for r in self.ranges] + [self.sort] + (self.columns or []):
+            if key not in known:
+                raise InvalidInput(f"column {key!r} is unknown in dataflow {table['dataflow']!r}; "
+                                   f"known columns: {', '.join(sorted(known))}")
+        if not 0 < self.limit <= MAX_PAGE or self.offset < 0:
+            raise InvalidInput(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+        rows = [row for row in table["rows"] if self._matches(row, columns)]
+        present = [row for row in rows if row.get(self.sort) is not None]
+        missing = [row for row in rows if row.get(self.sort) is None]
+        present.sort(key=lambda row: _sort_key(row[self.sort]), reverse=self.descending)
+        rows = present + missing
+        shown = self.columns or default_columns(columns)
+        if self.differences_only:
+            differing = set(differing_columns(columns, rows))
+            shown = [key for key in shown if key in differing]
+        shown_set = set(shown) | {"execution", "status"}
+        page = rows[self.offset:self.offset + self.limit]
+        return {
+            "dataflow": table["dataflow"],
+            "total": len(rows),
+            "offset": self.offset,
+            "limit": self.limit,
+            "columns": [column for key in shown for column in columns if column["key"] == key],
+            "all_columns": columns,
+            "rows": [{key: value for key, value in row.items() if key in shown_set} for row in page],
+        }
+
+    def _matches(self, row, columns):
+        if self.text:
+            needle = self.text.lower()
+            texts = [str(row.get(c["key"], "")) for c in columns if c["type"] == "text"]
+            if not any(needle in text.lower() for text in texts):
+                return False
+        return all(value_range.holds(row.get(value_range.key)) for value_range in self.ranges)
+
+
+def default_columns(columns):
+    """The run columns, the first hyperparameters, the metrics and the test metrics."""
+    hyperparameters = [c["key"] for c in columns if c["group"] == "hyperparameter"][:DEFAULT_HYPERPARAMETERS]
+    return [c["key"] for c in columns if c["group"] != "hyperparameter"][:5] + hyperparameters + \
+        [c["key"] for c in columns if c["group"] in ("metric", "test")]
+
+
+def _sort_key(value):
+    if isinstance(value, datetime.datetime):
+        return (1, value.timestamp(), "")
+    if isinstance(value, (int, float)):
+        return (1, float(value), "")
+    return (2, 0.0, str(value))

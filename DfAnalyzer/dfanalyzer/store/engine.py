@@ -1,0 +1,266 @@
+"""One embedded MonetDB session driven through monetdbe's C API (cffi), not its Python wrapper.
+
+Why below the wrapper: monetdbe 0.11's Python layer keeps a statement's result on the
+*connection* (`Connection.result`), and a cursor's finaliser frees whatever result the connection
+holds when the cursor dies. `fetchmany` keeps a generator that references its cursor, a reference
+cycle, so that cursor dies only when Python's cyclic garbage collector runs: at an arbitrary later
+moment, on whichever thread triggered the collection. It then frees the result of a *later*
+statement (an empty answer, or a `TypeError` on a NULL result while the description is read) or
+touches the engine from a foreign thread (a segfault). `fetchall` drops the result without freeing
+it, so every read leaked its result. Here a result lives inside one call: it is converted to
+Python values and freed in a `finally`, and so is every prepared statement; nothing is left to a
+finaliser.
+"""
+import datetime
+import math
+import threading
+import warnings
+
+from dfanalyzer.errors import QueryRejected, StoreUnavailable
+from dfanalyzer.store.heap_lock import HeapLock
+
+with warnings.catch_warnings():
+    # monetdbe 0.11's package imports pkg_resources only to read its own version.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    try:
+        from monetdbe._lowlevel import ffi, lib
+    except ImportError:  # reported by EmbeddedStore when a store is opened
+        ffi = lib = None
+
+HUGEINT_TYPE = 5  # monetdbe_types has a gap where 128-bit integers would be; 0.11 cannot return them
+# Bytes a Python value of a converted row costs, roughly: what the result-memory cap counts.
+VALUE_OVERHEAD = 40
+PREPARED_STATEMENTS = 64  # kept per connection
+
+
+class EngineError(QueryRejected):
+    """A statement the engine refused, with the engine's message."""
+
+
+class ResultTooLarge(QueryRejected):
+    """A result larger than the service lets one query hold in memory."""
+
+
+class Result:
+    """What a statement returned: column names, rows as tuples, and the affected row count."""
+
+    __slots__ = ("columns", "rows", "affected")
+
+    def __init__(self, columns, rows, affected):
+        self.columns, self.rows, self.affected = columns, rows, affected
+
+
+def _message(raw):
+    text = ffi.string(raw).decode(errors="replace")
+    # "42000!SELECT: identifier 'x' unknown" or "MALException:...:42000!..." -> the readable part
+    return text.split("!", 1)[-1].strip() if "!" in text else text.strip()
+
+
+def _check(raw):
+    if raw:
+        raise EngineError(_message(raw))
+
+
+def _timestamp(value):
+    struct = ffi.new("monetdbe_data_timestamp *")
+    struct.date.year, struct.date.month, struct.date.day = value.year, value.month, value.day
+    struct.time.hours, struct.time.minutes, struct.time.seconds = value.hour, value.minute, value.second
+    struct.time.ms = value.microsecond // 1000
+    return struct
+
+
+def _bound_value(value, param_type):
+    """The C value monetdbe_bind expects for a parameter of the statement's declared type.
+
+    The type comes from the prepared statement, not from the Python value (the wrapper picks an
+    integer width from the value and cannot bind None)."""
+    if value is None:
+        return ffi.NULL
+    if param_type == lib.monetdbe_double:
+        return ffi.new("double *", float(value))
+    if param_type == lib.monetdbe_float:
+        return ffi.new("float *", float(value))
+    if param_type == lib.monetdbe_int64_t:
+        return ffi.new("int64_t *", int(value))
+    if param_type == lib.monetdbe_int32_t:
+        return ffi.new("int32_t *", int(value))
+    if param_type == lib.monetdbe_int16_t:
+        return ffi.new("int16_t *", int(value))
+    if param_type in (lib.monetdbe_int8_t, lib.monetdbe_bool):
+        return ffi.new("int8_t *", int(value))
+    if param_type == lib.monetdbe_timestamp:
+        return _timestamp(value)
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat(sep=" ")
+    return ffi.new("char[]", str(value).encode())
+
+
+def _python_timestamp(data):
+    return datetime.datetime(data.date.year, data.date.month, data.date.day, data.time.hours,
+                             data.time.minutes, data.time.seconds, data.time.ms * 1000)
+
+
+def _column_values(column, count):
+    """The first `count` values of a result column as Python values (NULL is None)."""
+    kind = column.type
+    if count == 0 and kind != HUGEINT_TYPE:
+        return []  # the engine gives no data pointer for an empty column
+    if kind == lib.monetdbe_str:
+        typed = ffi.cast("monetdbe_column_str *", column)
+        return [None if typed.is_null(typed.data + r) else ffi.string(typed.data[r]).decode(errors="replace")
+                for r in range(count)]
+    if kind == lib.monetdbe_timestamp:
+        typed = ffi.cast("monetdbe_column_timestamp *", column)
+        return [None if typed.is_null(typed.data + r) else _python_timestamp(typed.data[r]) for r in range(count)]
+    if kind == lib.monetdbe_date:
+        typed = ffi.cast("monetdbe_column_date *", column)
+        return [None if typed.is_null(typed.data + r) else
+                datetime.date(typed.data[r].year, typed.data[r].month, typed.data[r].day) for r in range(count)]
+    if kind == lib.monetdbe_time:
+        typed = ffi.cast("monetdbe_column_time *", column)
+        return [None if typed.is_null(typed.data + r) else
+                datetime.time(typed.data[r].hours, typed.data[r].minutes, typed.data[r].seconds, typed.data[r].ms * 1000)
+                for r in range(count)]
+    if kind in (lib.monetdbe_double, lib.monetdbe_float):
+        typed = ffi.cast("monetdbe_column_double *" if kind == lib.monetdbe_double else "monetdbe_column_float *", column)
+        return [None if math.isnan(v) else v for v in ffi.unpack(typed.data, count)]
+    integer_types = {lib.monetdbe_bool: "bool", lib.monetdbe_int8_t: "int8_t", lib.monetdbe_int16_t: "int16_t",
+                     lib.monetdbe_int32_t: "int32_t", lib.monetdbe_int64_t: "int64_t", lib.monetdbe_size_t: "size_t"}
+    if kind in integer_types:
+        typed = ffi.cast(f"monetdbe_column_{integer_types[kind]} *", column)
+        null, scale = typed.null_value, typed.scale
+        values = ffi.unpack(typed.data, count)
+        if kind == lib.monetdbe_bool:
+            return [None if v == null else bool(v) for v in values]
+        if scale and scale != 1:  # a DECIMAL arrives as an integer and its 10^digits
+            return [None if v == null else v / scale for v in values]
+        return [None if v == null else v for v in values]
+    if kind == HUGEINT_TYPE:
+        raise QueryRejected("a result column has a type embedded MonetDB cannot return (HUGEINT, e.g. SUM over "
+                            "integers); CAST it, e.g. CAST(SUM(x) AS BIGINT) or SUM(x) * 1.0")
+    raise QueryRejected(f"a result column has a type embedded MonetDB cannot return (type {kind}); CAST it")
+
+
+def _value_size(value):
+    return VALUE_OVERHEAD + (len(value) if isinstance(value, str) else 0)
+
+
+class EngineConnection:
+    """One monetdbe database handle. It must be used and closed on the thread that opened it:
+    MonetDB checks each call's stack depth against that thread.
+
+    Args:
+        database_dir: the database directory.
+        query_timeout: microseconds after which the engine aborts a statement; 0 for none.
+        heap_lock: the store's HeapLock.
+        writes: whether this connection writes: its statements run under the exclusive side of
+            `heap_lock`, a reading connection's under the shared side.
+    """
+
+    def __init__(self, database_dir, query_timeout=0, heap_lock=None, writes=False):
+        self.heap_lock = heap_lock or HeapLock()
+        self.writes = writes
+        self.thread = threading.get_ident()
+        self.statements = 0
+        handle = ffi.new("monetdbe_database *")
+        options = ffi.new("monetdbe_options *")
+        options.querytimeout = int(query_timeout)
+        code = lib.monetdbe_open(handle, database_dir.encode(), options)
+        if code:
+            reason = _message(lib.monetdbe_error(handle[0])) if code == -2 and handle[0] else f"code {code}"
+            if handle[0]:
+                lib.monetdbe_close(handle[0])
+            raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {reason}")
+        self._database = handle[0]
+        self._statements = {}  # SQL -> prepared statement, least recently used first
+        self._schema_version = 0
+        self.prepares = 0
+
+    def run(self, sql, params=(), max_rows=None, max_bytes=None):
+        """Runs one statement with `params` bound to its `?`; returns its Result, at most
+        `max_rows` rows; raises ResultTooLarge when the rows would take more than `max_bytes`."""
+        if self.writes:
+            with self.heap_lock.exclusive():
+                return self._run(sql, params, max_rows, max_bytes)
+        with self.heap_lock.shared():
+            return self._run(sql, params, max_rows, max_bytes)
+
+    def run_unguarded(self, sql):
+        """Runs a statement that touches no table (e.g. SELECT 1) without the HeapLock."""
+        return self._run(sql, (), None, None)
+
+    def _run(self, sql, params, max_rows, max_bytes):
+        self.statements += 1
+        result_pointer = ffi.new("monetdbe_result **")
+        affected = ffi.new("monetdbe_cnt *")
+        if params:
+            self._execute_prepared(sql, params, result_pointer, affected)
+        else:
+            _check(lib.monetdbe_query(self._database, sql.encode(), result_pointer, affected))
+        result = result_pointer[0]
+        if result == ffi.NULL:
+            return Result([], [], affected[0])
+        try:
+            return Result(*self._converted(result, max_rows, max_bytes), affected[0])
+        finally:
+            lib.monetdbe_cleanup_result(self._database, result)
+
+    def _execute_prepared(self, sql, params, result_pointer, affected):
+        statement = self._prepared(sql)
+        if statement.nparam != len(params):
+            raise QueryRejected(f"statement has {statement.nparam} parameters, {len(params)} given")
+        bound = [_bound_value(value, statement.type[index]) for index, value in enumerate(params)]
+        for index, value in enumerate(bound):
+            _check(lib.monetdbe_bind(statement, value, index))
+        _check(lib.monetdbe_execute(statement, result_pointer, affected))
+
+    def _prepared(self, sql):
+        """The prepared statement of `sql`, kept for the next call: preparing costs the engine
+        memory it only gives back when the connection closes, executing again costs none."""
+        statement = self._statements.pop(sql, None)
+        if statement is None:
+            self.prepares += 1
+            statement_pointer = ffi.new("monetdbe_statement **")
+            _check(lib.monetdbe_prepare(self._database, sql.encode(), statement_pointer))
+            statement = statement_pointer[0]
+            if len(self._statements) >= PREPARED_STATEMENTS:
+                oldest = next(iter(self._statements))
+                lib.monetdbe_cleanup_statement(self._database, self._statements.pop(oldest))
+        self._statements[sql] = statement  # most recently used last
+        return statement
+
+    def forget_statements_before(self, schema_version):
+        """Drops prepared statements made before the tables last changed (`schema_version`)."""
+        if schema_version != self._schema_version:
+            self._drop_statements()
+            self._schema_version = schema_version
+
+    def _drop_statements(self):
+        for statement in self._statements.values():
+            lib.monetdbe_cleanup_statement(self._database, statement)
+        self._statements.clear()
+
+    @staticmethod
+    def _converted(result, max_rows, max_bytes):
+        count = result.nrows if max_rows is None else min(result.nrows, max_rows)
+        names, columns = [], []
+        column_pointer = ffi.new("monetdbe_column **")
+        for index in range(result.ncols):
+            _check(lib.monetdbe_result_fetch(result, column_pointer, index))
+            column = column_pointer[0]
+            names.append(ffi.string(column.name).decode() if column.name else "")
+            values = _column_values(column, count)
+            if max_bytes is not None:
+                max_bytes -= sum(_value_size(v) for v in values)
+                if max_bytes < 0:
+                    raise ResultTooLarge(
+                        f"the result is larger than the service lets one query hold in memory ({count} rows); "
+                        "ask for fewer rows (a smaller limit) or fewer or shorter columns")
+            columns.append(values)
+        return names, list(zip(*columns)) if columns else []
+
+    def close(self):
+        if self._database is not None:
+            self._drop_statements()
+            lib.monetdbe_close(self._database)
+            self._database = None

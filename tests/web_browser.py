@@ -1,0 +1,59 @@
+"""Debian's Chromium driven by Playwright, watching what a page does wrong: console errors,
+uncaught exceptions, and requests to any origin other than the service's."""
+import contextlib
+import os
+from urllib.parse import urlsplit
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "screenshots")
+
+
+@contextlib.contextmanager
+def chromium():
+    """One headless Chromium for a test module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class WatchedPage:
+    """A 1280×800 page of `browser` on the service at `base_url`; `problems` lists what went wrong.
+
+    Example:
+        page = WatchedPage(browser, service.url)
+        page.goto("/")
+        assert page.problems == []
+    """
+
+    def __init__(self, browser, base_url, color_scheme="light"):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=color_scheme,
+                                           accept_downloads=True)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.problems = []
+        origin = urlsplit(base_url).netloc
+        self.page.on("console", lambda message: message.type == "error" and self.problems.append(
+            f"console error: {message.text}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+        self.page.on("request", lambda request: urlsplit(request.url).scheme in ("http", "https") and
+                     urlsplit(request.url).netloc != origin and self.problems.append(
+                         f"request to another origin: {request.url}"))
+
+    def goto(self, path):
+        self.page.goto(self.base_url + path)
+        return self.page
+
+    def screenshot(self, name):
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        self.page.screenshot(path=os.path.join(SCREENSHOTS, name))
+
+    def close(self):
+        self.context.close()

@@ -7,10 +7,12 @@ Run as a script, one process per client:
 
 It sends MESSAGES task messages (each one batch, ROWS_PER_MESSAGE epochs) to the services in
 turn, re-sending a message after any answer that is not 200 (as dfa_lib_python does), and
-writes {"statuses": {code: count}, "latencies": [seconds per acknowledged message]}.
+writes {"statuses": {code: count}, "latencies": [seconds per acknowledged message],
+"started": ..., "finished": ...} (wall-clock seconds around the task messages).
 """
 import collections
 import json
+import os
 import sys
 import time
 
@@ -32,36 +34,39 @@ def task_message(tag, client, first_epoch, rows):
             "status": "RUNNING", "sets": [{"tag": SET_TAG, "elements": elements}]}
 
 
-def deliver(urls, batch, statuses, timeout=300):
+def deliver(urls, batch, statuses, timeout=float(os.environ.get("CLUSTER_CLIENT_TIMEOUT", 300))):
     """Posts `batch` until a service acknowledges it; counts every answer's status."""
     deadline = time.monotonic() + timeout
-    turn = 0
+    turn, last = 0, "no answer"
     while time.monotonic() < deadline:
         url = urls[turn % len(urls)]
         turn += 1
         try:
             response = requests.post(url + "/api/v1/ingest", json=batch, timeout=60)
-        except requests.RequestException:
+        except requests.RequestException as error:
             statuses["connection error"] += 1
+            last = str(error)
             time.sleep(0.2)
             continue
         statuses[str(response.status_code)] += 1
+        last = f"HTTP {response.status_code}: {response.text[:300]}"
         if response.status_code == 200:
             return
         time.sleep(min(float(response.headers.get("Retry-After", 0.2)), 1.0))
-    raise RuntimeError(f"no service acknowledged batch {batch['messages'][0]['id']} in {timeout}s")
+    raise RuntimeError(f"no service acknowledged batch {batch['messages'][0]['id']} in {timeout}s; last: {last}")
 
 
 def run_client(urls, tag, client, messages, rows_per_message):
     statuses, latencies = collections.Counter(), []
-    deliver(urls, {"messages": [{"id": f"spec-{client}", "kind": "dataflow", "body": specification(tag)}]}, statuses)
+    deliver(urls, {"messages": [{"id": f"spec-{tag}-{client}", "kind": "dataflow", "body": specification(tag)}]}, statuses)
+    started = time.time()
     for number in range(messages):
         message = task_message(tag, client, number * rows_per_message, rows_per_message)
         batch = {"messages": [{"id": f"{tag}-{client}-{number}", "kind": "task", "body": message}]}
-        started = time.perf_counter()
+        sent = time.perf_counter()
         deliver([urls[(client + number) % len(urls)]] + urls, batch, statuses)
-        latencies.append(time.perf_counter() - started)
-    return {"statuses": dict(statuses), "latencies": latencies}
+        latencies.append(time.perf_counter() - sent)
+    return {"statuses": dict(statuses), "latencies": latencies, "started": started, "finished": time.time()}
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ class StoreCopier:
         for rows in self._pages(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)}", columns):
             if skip_known:
                 rows = self._not_in_target(rows)
+            if offsets and table == "saved_query":
+                rows = self._unnamed_in_target(rows, columns.index("name"))
             rows = [[value + shift if shift and value is not None else value for value, shift in zip(row, shifts)]
                     for row in rows]
             for start in range(0, len(rows), ROWS_PER_INSERT):
@@ -109,6 +111,14 @@ class StoreCopier:
             held.update(row[0] for row in self.target.read(
                 f"SELECT id FROM ingested_message WHERE id IN ({', '.join('?' * len(chunk))})", chunk)[1])
         return [row for row in rows if row[0] not in held]
+
+    def _unnamed_in_target(self, rows, name_index):
+        """Saved queries whose name the target does not use yet; the target's own are kept."""
+        taken = {row[0] for row in self.target.read("SELECT name FROM saved_query")[1]}
+        for row in rows:
+            if row[name_index] in taken:
+                self.progress(f"saved query {row[name_index]!r}: the target has one of that name, kept")
+        return [row for row in rows if row[name_index] not in taken]
 
     def _tables_of(self, schema):
         _, rows = self.source.read("SELECT t.name FROM sys.tables t JOIN sys.schemas s ON t.schema_id = s.id "

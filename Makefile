@@ -15,4 +15,5 @@ bench: setup
 	.venv/bin/python bench/ingest.py
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
+	.venv/bin/python bench/cluster.py
 	.venv/bin/python bench/console.py

@@ -102,7 +102,7 @@ class ModelStore:
         if not os.path.isfile(path):
             raise NotFound(f"no model file at {relative!r} under {self.models_dir}")
         size = os.path.getsize(path)
-        digest = _sha256_of(path)
+        digest = sha256_of(path)
         created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
         def record():
@@ -203,7 +203,8 @@ def copy_out(described, destination):
     return destination
 
 
-def _sha256_of(path):
+def sha256_of(path):
+    """Hex SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

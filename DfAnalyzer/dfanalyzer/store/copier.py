@@ -5,13 +5,13 @@ in one transaction of the target: the copy is all there or not at all. A target 
 holds data is refused unless merging, which adds the source's dataflows (none of which the target
 may already have) with their ids shifted past the target's.
 """
-import hashlib
 import os
 import re
 import shutil
 
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.identifiers import qualified, quote
+from dfanalyzer.model_store import sha256_of
 from dfanalyzer.store.base import catalog_statements
 
 ROWS_PER_READ = 5000
@@ -167,7 +167,7 @@ class StoreCopier:
                                    "give the folder that holds it with --models-dir")
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(source, target)
-            if sha256 and _sha256_of(target) != sha256:
+            if sha256 and sha256_of(target) != sha256:
                 raise InvalidInput(f"model file {path!r} copied to {target} does not have the recorded sha256")
             self.progress(f"model file {number}/{len(rows)}: {path}")
         return len(rows)
@@ -178,10 +178,3 @@ def _sql_type(kind, digits):
         return f"{kind.upper()}({int(digits)})"
     return kind.upper()
 
-
-def _sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

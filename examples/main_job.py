@@ -50,7 +50,9 @@ def main():
     dfanalyzer("graph", execution, "--subject", "execution", "--kind", "prov", "-o", str(OUTPUT_DIR / f"{execution}-prov.png"), "--url", URL)
     dfanalyzer("graph", "alexnet", "--subject", "dataflow", "--kind", "spec", "-o", str(OUTPUT_DIR / "alexnet-spec.png"), "--url", URL)
     url_option = "" if PORT == "22000" else f" --url {URL}"
-    print(f"\nDfAnalyzer is still running at {URL} with its data in {DATA_DIR}. Try:")
+    print(f"\nDfAnalyzer is still running at {URL} with its data in {DATA_DIR}.")
+    print(f"Web app: {URL}/   (this run: {URL}/runs/{execution}?dataflow=alexnet)")
+    print("Try:")
     print(f"  .venv/bin/dfanalyzer query{url_option} \"SELECT epoch, loss, val_loss FROM alexnet.otrainingmodel ORDER BY epoch\"")
     print(f"  .venv/bin/dfanalyzer runs{url_option}")
     print(f"  .venv/bin/dfanalyzer stop --port {PORT} --data-dir {DATA_DIR}")

@@ -1,4 +1,10 @@
 """Error types of keras_prov. Each message says what was wrong and how to fix it."""
+import logging
+
+from dfa_lib_python.errors import ConfigurationError
+
+logger = logging.getLogger("keras_prov")
+_reported_settings = set()
 
 
 class ProvenanceError(Exception):
@@ -7,3 +13,14 @@ class ProvenanceError(Exception):
 
 class ProvenanceConfigError(ProvenanceError, ValueError):
     """`model.provenance(...)` or `keras_prov.Provenance(...)` was given something it cannot use."""
+
+
+def report_unusable_settings(error):
+    """Logs, once per process and on one line, a setting that stops all recording (e.g. a
+    malformed DFA_URL); True if `error` was such a setting. Training goes on without provenance."""
+    if not isinstance(error, ConfigurationError):
+        return False
+    if str(error) not in _reported_settings:
+        _reported_settings.add(str(error))
+        logger.warning("keras_prov cannot record provenance: %s; training goes on without it", error)
+    return True

@@ -102,7 +102,7 @@ class HyperparameterCatalog:
             raise ProvenanceConfigError(f"extra must be a dict of name -> value, got {type(extra).__name__}")
         checked = {}
         for name, value in extra.items():
-            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
                 raise ProvenanceConfigError(
                     f"extra hyperparameter name {name!r} cannot be a column name: use letters, digits and '_', "
                     "starting with a letter or '_'")

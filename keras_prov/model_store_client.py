@@ -10,6 +10,7 @@ import threading
 
 import dfa_lib_python
 import requests
+from dfa_lib_python.transport.http import auth_headers
 
 from keras_prov.model_archive import ModelArchive
 
@@ -169,7 +170,7 @@ class ModelStoreClient:
                 with open(described["local_path"], "rb") as body:
                     response = requests.post(
                         self.url + "/api/v1/models", data=body, timeout=300,
-                        headers={"Content-Type": "application/octet-stream"},
+                        headers={"Content-Type": "application/octet-stream", **auth_headers()},
                         params={"dataflow": task.dataflow_tag, "exec": task.exec_tag, "task": str(task.id),
                                 "file_name": described["file_name"], "format": described["format"],
                                 "sha256": described["sha256"]})

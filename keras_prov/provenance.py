@@ -84,7 +84,7 @@ class Provenance:
 
 
 def _checked_tag(tag, what):
-    if not isinstance(tag, str) or not TAG_PATTERN.match(tag) or len(tag) > 255:
+    if not isinstance(tag, str) or not TAG_PATTERN.fullmatch(tag) or len(tag) > 255:
         raise ProvenanceConfigError(
             f"{what} {tag!r} cannot name a dataflow: use up to 255 letters, digits, '_', '-' or '.', "
             "starting with a letter or '_'")

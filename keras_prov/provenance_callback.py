@@ -6,6 +6,7 @@ import keras
 from dfa_lib_python.dataset import DataSet
 
 from keras_prov import layer_table, training_dataflow
+from keras_prov.errors import report_unusable_settings
 from keras_prov.execution_recorder import mark_failed, utc_text
 from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
@@ -237,8 +238,10 @@ class ProvenanceCallback(keras.callbacks.Callback):
             return
         try:
             hook(*args)
-        except Exception:  # noqa: BLE001 - provenance must never stop training
+        except Exception as error:  # noqa: BLE001 - provenance must never stop training
             self.enabled = False
+            if report_unusable_settings(error):
+                return
             logger.exception("keras_prov stopped recording this fit after an error in %s; training goes on",
                              hook.__name__)
 

@@ -8,6 +8,7 @@ import threading
 import time
 
 import keras_prov.model_store_client  # noqa: F401 - registers its exit wait first, so ours runs before it
+from keras_prov.errors import report_unusable_settings
 
 logger = logging.getLogger("keras_prov")
 
@@ -50,7 +51,9 @@ class RecordingThread:
             function, args = self._jobs.get()
             try:
                 function(*args)
-            except Exception:  # noqa: BLE001 - one bad record must not stop the ones after it
+            except Exception as error:  # noqa: BLE001 - one bad record must not stop the ones after it
+                if report_unusable_settings(error):
+                    continue
                 name = getattr(function, "__qualname__", repr(function))
                 if name not in self._logged:
                     self._logged.add(name)

@@ -21,15 +21,17 @@ class ServiceProcess:
     Args:
         data_dir: data directory of the service (kept across restarts).
         port: TCP port; a free one when None.
+        token: started with this access token (DFA_TOKEN), which `query()` then sends.
         monetdb_url: a MonetDB server to store into instead of embedded MonetDB.
         extra_args: more `dfanalyzer start` options, e.g. ["--models-dir", path].
     """
 
-    def __init__(self, data_dir, port=None, monetdb_url=None, extra_args=()):
+    def __init__(self, data_dir, port=None, token=None, monetdb_url=None, extra_args=()):
         self.data_dir = str(data_dir)
-        self.port = port or free_port()
+        self.token = token
         self.monetdb_url = monetdb_url
         self.extra_args = list(extra_args)
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.data_dir + ".log")
         self.process = None
@@ -40,7 +42,8 @@ class ServiceProcess:
                    "--port", str(self.port), "--data-dir", self.data_dir, *self.extra_args]
         if self.monetdb_url:
             command += ["--monetdb-url", self.monetdb_url]
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        environment = dict(os.environ, **({"DFA_TOKEN": self.token} if self.token else {}))
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -75,7 +78,9 @@ class ServiceProcess:
 
     def query(self, sql, limit=100000):
         """Rows of a read-only query, through the service's query endpoint."""
-        response = requests.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit}, timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = requests.post(self.url + "/api/v1/query", json={"sql": sql, "limit": limit}, headers=headers,
+                                 timeout=30)
         response.raise_for_status()
         return response.json()["rows"]
 

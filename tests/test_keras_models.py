@@ -272,13 +272,14 @@ def test_model_upload_refuses_altered_bytes_and_paths_leaving_the_store(service)
     model.fit(x, y, epochs=1, verbose=0)
     assert keras.flush(30)
     params = {"dataflow": tag, "exec": model.get_exec_tag(), "task": "1", "format": "keras"}
-    altered = requests.post(f"{service.url}/api/v1/models", data=b"not the model",
+    octets = {"Content-Type": "application/octet-stream"}
+    altered = requests.post(f"{service.url}/api/v1/models", data=b"not the model", headers=octets,
                             params={**params, "file_name": "model.keras", "sha256": "0" * 64}, timeout=30)
     assert altered.status_code == 422 and "sha256" in altered.json()["detail"]
-    escaping = requests.post(f"{service.url}/api/v1/models", data=b"x",
+    escaping = requests.post(f"{service.url}/api/v1/models", data=b"x", headers=octets,
                              params={**params, "file_name": "../../model.keras"}, timeout=30)
     assert escaping.status_code == 422 and "file name" in escaping.json()["detail"]
-    unknown = requests.post(f"{service.url}/api/v1/models", data=b"x",
+    unknown = requests.post(f"{service.url}/api/v1/models", data=b"x", headers=octets,
                             params={**params, "exec": "no-such-run", "file_name": "model.keras"}, timeout=30)
     assert unknown.status_code == 404
     assert stored(service, "SELECT COUNT(*) FROM model_file m JOIN dataflow_execution e ON m.exec_id = e.id "

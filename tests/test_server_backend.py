@@ -122,7 +122,6 @@ def test_monetdb_killed_and_restarted_during_ingestion_services_come_back_and_ev
     assert where in answer.json()["detail"] and "monetdb:monetdb@" not in answer.text
     health = requests.get(two_services[1].url + "/health", timeout=30)
     assert health.status_code == 503 and health.json()["status"] == "backend unreachable"
-    assert where in health.json()["error"]
 
     time.sleep(2)  # clients keep training and spooling meanwhile
     database.start()

@@ -19,8 +19,10 @@ def test_start_status_stop_and_a_second_start_on_the_same_data(tmp_path):
         assert f"http://127.0.0.1:{port}" in started.stdout and data_dir in started.stdout
         assert requests.get(f"http://127.0.0.1:{port}/health").json()["backend"] == "embedded-monetdb"
         assert "/docs" in started.stdout and requests.get(f"http://127.0.0.1:{port}/openapi.json").ok
-        status = dfanalyzer("status", "--port", port)
+        status = dfanalyzer("status", "--port", port, "--data-dir", data_dir)
         assert status.returncode == 0 and data_dir in status.stdout
+        # /health is open to anyone: it names no path of the machine.
+        assert data_dir not in requests.get(f"http://127.0.0.1:{port}/health").text
         other = dfanalyzer("start", "--port", str(free_port()), "--data-dir", data_dir)
         assert other.returncode == 1 and "in use by process" in other.stderr
     finally:

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from prov_sample import post_sample_run
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 
 ELEMENTS = ("entity", "activity", "agent")
 
@@ -14,19 +14,6 @@ def service(shared_dfa_service):
     post_sample_run(shared_dfa_service.url, "graph-small", epochs=4, adaptations=2)
     post_sample_run(shared_dfa_service.url, "graph-long", epochs=40, adaptations=3)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def prov_records(service, execution):

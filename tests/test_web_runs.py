@@ -70,9 +70,10 @@ def test_sort_filter_and_differences_only_live_in_the_url(page):
     p.keyboard.type("adam")
     p.wait_for_function("document.querySelectorAll('#runs tbody tr[data-run]').length === 2")
     assert "q=adam" in p.url
+    assert p.locator("th[data-sort='hp:optimizer_name']").count() == 1
     p.check("#diff")
     p.wait_for_url("**diff=1**")
-    p.wait_for_function("!document.querySelector(\"th[data-sort='hp:dropout']\")")
+    p.wait_for_function("!document.querySelector(\"th[data-sort='hp:optimizer_name']\")")
     headers = p.eval_on_selector_all("#runs th[data-sort]", "ths => ths.map(th => th.dataset.sort)")
     # Between the two adam runs only the learning rate, the batch size and the metrics differ.
     assert [key for key in headers if key.startswith("hp:")] == ["hp:learning_rate", "hp:batch_size"]

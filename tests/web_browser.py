@@ -4,6 +4,7 @@ import contextlib
 import os
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,3 +58,18 @@ class WatchedPage:
 
     def close(self):
         self.context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a test module (import this fixture into the module)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, service):
+    """A WatchedPage on the module's `service` fixture."""
+    watched = WatchedPage(browser, service.url)
+    yield watched
+    watched.close()

@@ -76,10 +76,19 @@ class RunSeeder:
         return {"kind": "task", "body": body}, task_id
 
     def run(self, exec_tag, hyperparameters, epochs, status="FINISHED", test=True, adaptations=(), seed=0.0,
-            layers=(("dense", "Dense", 64), ("output", "Dense", 10)), epoch_batch=1000):
+            layers=(("dense", "Dense", 64), ("output", "Dense", 10))):
         """Stores one run: hyperparameters, layers, `epochs` epochs, adaptations, a test result.
-        `status` RUNNING leaves the training task open (add epochs with `epochs_of`)."""
-        start = (datetime.datetime.now() - datetime.timedelta(days=1) + datetime.timedelta(minutes=self.task_ids)).replace(microsecond=0)
+        `status` RUNNING leaves the training task open. Answers the training task's id."""
+        messages, training = self.run_messages(exec_tag, hyperparameters, epochs, status, test, adaptations, seed,
+                                               layers)
+        self.post(messages)
+        return training
+
+    def run_messages(self, exec_tag, hyperparameters, epochs, status="FINISHED", test=True, adaptations=(),
+                     seed=0.0, layers=(("dense", "Dense", 64), ("output", "Dense", 10))):
+        """The ingest messages of one run (see `run`), to post in batches of several runs."""
+        start = (datetime.datetime.now() - datetime.timedelta(days=1)
+                 + datetime.timedelta(minutes=self.task_ids)).replace(microsecond=0)
         stamp = start.strftime("%Y-%m-%d %H:%M:%S")
         hyper_row = [hyperparameters.get(name) for name, _ in HYPERPARAMETERS]
         layer_rows = [[index, name, kind, units] for index, (name, kind, units) in enumerate(layers)]
@@ -89,19 +98,16 @@ class RunSeeder:
         begin, training = self.task(exec_tag, "TrainingModel", "RUNNING",
                                     [("iTrainingModel", [hyper_row]), ("iLayers", layer_rows)], start=stamp)
         messages.append(begin)
-        self.post(messages)
         rows = self.epoch_rows(hyperparameters, 1, epochs, seed, adaptations)
-        for first in range(0, len(rows), epoch_batch):
-            message, _ = self.task(exec_tag, "TrainingModel", "RUNNING",
-                                   [("oTrainingModel", rows[first:first + epoch_batch])], task_id=training)
-            self.post([message])
+        message, _ = self.task(exec_tag, "TrainingModel", "RUNNING", [("oTrainingModel", rows)], task_id=training)
+        messages.append(message)
         if status == "RUNNING":
-            return training
+            return messages, training
         end = (start + datetime.timedelta(seconds=10 + epochs)).strftime("%Y-%m-%d %H:%M:%S")
         finish, _ = self.task(exec_tag, "TrainingModel", status, [], task_id=training, start=stamp, end=end)
         if status != "FINISHED":
             finish["body"]["error"] = "ValueError: the loss became NaN at epoch %d" % epochs
-        messages = [finish]
+        messages.append(finish)
         for number, (epoch, old, new, cause) in enumerate(adaptations):
             adaptation, _ = self.task(exec_tag, "Adaptation", "FINISHED",
                                       [("oAdaptation", [[f"a{number}", epoch, old, new, cause, stamp]])],
@@ -113,8 +119,7 @@ class RunSeeder:
                                    [("oTestingModel", [[end, 0.5, final["val_loss"], final["val_accuracy"]]])],
                                    dependency=training, start=end, end=end)
             messages.append(testing)
-        self.post(messages)
-        return training
+        return messages, training
 
     @staticmethod
     def epoch_rows(hyperparameters, first, last, seed=0.0, adaptations=()):

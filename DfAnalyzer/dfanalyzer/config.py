@@ -5,6 +5,8 @@ Flags win over environment variables, which win over the defaults.
 import os
 from dataclasses import dataclass
 
+from dfanalyzer.errors import ConfigurationError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 22000
 DEFAULT_DATA_DIR = os.path.join(os.path.expanduser("~"), ".dfanalyzer", "data")
@@ -20,6 +22,11 @@ class Settings:
         data_dir: directory of the embedded database, the model store and the pid file (`DFA_DATA_DIR`).
         monetdb_url: `monetdb://user:pass@host:50000/db` to use a MonetDB server instead of the
             embedded engine (`DFA_MONETDB_URL`).
+        token: when set, every endpoint but /health requires `Authorization: Bearer <token>`
+            (`DFA_TOKEN`). Required to bind an address other than loopback, unless `insecure`.
+        insecure: serve a non-loopback address without a token, on purpose.
+        cors_origins: origins allowed to call the API from a browser (`DFA_CORS_ORIGINS`, comma
+            separated); none by default, so no CORS header is sent.
         monetdb_reader_url: `monetdb://user:pass@host:50000/db` of the read-only user that runs user
             SQL on a server (`DFA_MONETDB_READER_URL`); default: `dfanalyzer_reader`, created by the service.
         models_path: where trained model files live (`DFA_MODELS_DIR`), default `<data_dir>/models`;
@@ -30,21 +37,56 @@ class Settings:
     port: int = DEFAULT_PORT
     data_dir: str = DEFAULT_DATA_DIR
     monetdb_url: str | None = None
+    token: str | None = None
+    insecure: bool = False
+    cors_origins: tuple = ()
     monetdb_reader_url: str | None = None
     models_path: str | None = None
 
     @classmethod
-    def from_sources(cls, host=None, port=None, data_dir=None, monetdb_url=None, environ=os.environ,
-                     monetdb_reader_url=None, models_dir=None):
+    def from_sources(cls, host=None, port=None, data_dir=None, monetdb_url=None, token=None, insecure=False,
+                     cors_origins=None, environ=os.environ, monetdb_reader_url=None, models_dir=None):
         models_path = models_dir or environ.get("DFA_MODELS_DIR")
+        origins = cors_origins or environ.get("DFA_CORS_ORIGINS") or ""
+        if isinstance(origins, str):
+            origins = [origin.strip() for origin in origins.split(",")]
         return cls(
             host=host or environ.get("DFA_HOST") or DEFAULT_HOST,
             port=int(port or environ.get("DFA_PORT") or DEFAULT_PORT),
             data_dir=os.path.abspath(data_dir or environ.get("DFA_DATA_DIR") or DEFAULT_DATA_DIR),
             monetdb_url=monetdb_url or environ.get("DFA_MONETDB_URL") or None,
+            token=token or environ.get("DFA_TOKEN") or None,
+            insecure=bool(insecure),
+            cors_origins=tuple(origin for origin in origins if origin),
             monetdb_reader_url=monetdb_reader_url or environ.get("DFA_MONETDB_READER_URL") or None,
             models_path=os.path.abspath(models_path) if models_path else None,
         )
+
+    @property
+    def loopback(self):
+        """Whether the service listens only to this machine."""
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
+
+    def check_exposure(self):
+        """Refuses to serve the network without a token unless `insecure` says so on purpose."""
+        if not self.loopback and not self.token and not self.insecure:
+            raise ConfigurationError(
+                f"--host {self.host} makes DfAnalyzer reachable from other machines, and without a token anyone "
+                "there can read and upload provenance and models. Give --token SECRET (or DFA_TOKEN), or "
+                "--insecure to serve without one on purpose")
+
+    def process_environment(self, environ=os.environ):
+        """The environment of a process serving these settings. The MonetDB URL, the token and
+        the origins travel there rather than on its command line, which every user of the machine
+        can read (the URL may hold a password)."""
+        environment = dict(environ)
+        for name, value in (("DFA_MONETDB_URL", self.monetdb_url), ("DFA_TOKEN", self.token),
+                            ("DFA_CORS_ORIGINS", ",".join(self.cors_origins)),
+                            ("DFA_MONETDB_READER_URL", self.monetdb_reader_url), ("DFA_MODELS_DIR", self.models_path)):
+            environment.pop(name, None)
+            if value:
+                environment[name] = value
+        return environment
 
     @property
     def database_dir(self):

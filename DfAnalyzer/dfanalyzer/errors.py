@@ -19,6 +19,12 @@ class NotFound(DfaError):
     status_code = 404
 
 
+class Conflict(DfaError):
+    """The request would replace something stored; nothing stored is ever overwritten (HTTP 409)."""
+
+    status_code = 409
+
+
 class QueryRejected(DfaError):
     """A user query is not allowed or MonetDB refused it (HTTP 400)."""
 
@@ -38,3 +44,7 @@ class WriteConflict(StoreUnavailable):
     and gave up for now (HTTP 503, nothing was stored)."""
 
     retry_after = 1
+
+
+class ConfigurationError(DfaError):
+    """The service was started with settings it refuses (e.g. open to the network without a token)."""

@@ -6,7 +6,7 @@ import re
 import shutil
 import tempfile
 
-from dfanalyzer.errors import InvalidInput, NotFound
+from dfanalyzer.errors import Conflict, InvalidInput, NotFound
 from dfanalyzer.identifiers import check_tag
 from dfanalyzer.store.retry import retrying
 
@@ -20,8 +20,13 @@ class ModelStore:
     """Stores trained model files and records them in the `model_file` table.
 
     Files live under `models_dir` at `<dataflow>/<exec>/<task>/<file name>`; `model_file.path`
-    holds that relative path. A file is written to a temporary name and renamed once complete
-    and checked, so a reader never sees half a model.
+    holds that relative path. A file is written to a temporary name and linked to its name once
+    complete and checked, so a reader never sees half a model.
+
+    A stored model is never overwritten: uploading the same bytes again for the same task and file
+    name is idempotent (the stored model's description, same id); different bytes under the same
+    name raise Conflict (HTTP 409) and keep the stored file. Upload a new version under a new
+    file name (e.g. model-2.keras).
 
     Args:
         store: the `dfanalyzer.store.Store` holding the catalog.
@@ -43,9 +48,9 @@ class ModelStore:
         """The path of a file inside the model store, after checking every part of it."""
         check_tag(dataflow, "dataflow tag")
         check_tag(exec_tag, "execution tag")
-        if not isinstance(task, str) or not TASK_ID.match(task) or task in (".", ".."):
+        if not isinstance(task, str) or not TASK_ID.fullmatch(task) or task in (".", ".."):
             raise InvalidInput(f"task id {task!r} cannot name a folder: use letters, digits, '_', '-', '.'")
-        if not isinstance(file_name, str) or not FILE_NAME.match(file_name) or ".." in file_name:
+        if not isinstance(file_name, str) or not FILE_NAME.fullmatch(file_name) or ".." in file_name:
             raise InvalidInput(f"file name {file_name!r} is not allowed: use letters, digits, '_', '-', '.' "
                                "(no folders), e.g. model.keras")
         return "/".join([dataflow.lower(), exec_tag, task, file_name])
@@ -83,16 +88,44 @@ class ModelStore:
             if sha256 and sha256.lower() != digest.hexdigest():
                 raise InvalidInput(f"{file_name}: the received bytes have sha256 {digest.hexdigest()}, not the "
                                    f"announced {sha256}; the upload was incomplete or altered, send it again")
-            os.replace(temporary, target)
-        except BaseException:
+            created = self._link_new(temporary, target)
+        finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
-            raise
+        if not created:
+            return self._same_upload(dataflow, exec_tag, task, relative, file_format, digest.hexdigest())
         try:
             return self.register(dataflow, exec_tag, task, relative, file_format)
         except BaseException:
             os.remove(target)  # a file nobody can find through model_file is not kept
             raise
+
+    @staticmethod
+    def _link_new(temporary, target):
+        """Gives the complete upload its name unless that name is taken; os.link never replaces
+        an existing file, even when two uploads race. Returns whether the name was free."""
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            return False
+        return True
+
+    def _same_upload(self, dataflow, exec_tag, task, relative, file_format, digest):
+        """The answer to an upload whose name is taken: the stored model if the bytes are the same
+        (a retried upload), else Conflict."""
+        stored_digest = _sha256_of(self.absolute_path(relative))
+        if stored_digest != digest:
+            raise Conflict(f"task {task!r} of execution {exec_tag!r} already has a model named "
+                           f"{relative.rsplit('/', 1)[-1]!r} with other bytes (sha256 {stored_digest}); stored "
+                           "models are never replaced: upload the new version under another file_name")
+        _, rows = self.store.read("SELECT m.id FROM model_file m JOIN dataflow_execution e ON m.exec_id = e.id "
+                                  "JOIN dataflow d ON e.df_id = d.id WHERE LOWER(d.tag) = LOWER(?) AND e.tag = ? "
+                                  "AND m.path = ?", [dataflow, exec_tag, relative])
+        if not rows:  # the file is there but its record was lost: record it now
+            return self.register(dataflow, exec_tag, task, relative, file_format)
+        described = self.get(rows[0][0])
+        described.pop("file")
+        return described
 
     def register(self, dataflow, exec_tag, task, relative, file_format):
         """Records a file already in place under the store (embedded clients write it directly).
@@ -100,7 +133,7 @@ class ModelStore:
         self._check_format(file_format)
         path = self.absolute_path(relative)
         if not os.path.isfile(path):
-            raise NotFound(f"no model file at {relative!r} under {self.models_dir}")
+            raise NotFound(f"no model file at {relative!r} in the model store")
         size = os.path.getsize(path)
         digest = sha256_of(path)
         created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -158,7 +191,7 @@ class ModelStore:
         described["file"] = self.absolute_path(described["path"])
         if not os.path.isfile(described["file"]):
             raise NotFound(f"model {model_id} is recorded but its file {described['path']!r} is missing from "
-                           f"{self.models_dir}")
+                           "the model store")
         return described
 
     @staticmethod
@@ -171,7 +204,7 @@ class ModelStore:
 
     @staticmethod
     def _check_format(file_format):
-        if not isinstance(file_format, str) or not FORMAT.match(file_format):
+        if not isinstance(file_format, str) or not FORMAT.fullmatch(file_format):
             raise InvalidInput(f"model format {file_format!r} must be a short name such as 'keras' or 'weights.h5'")
 
     def _known_execution(self, dataflow, exec_tag):

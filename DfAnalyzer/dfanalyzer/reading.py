@@ -51,6 +51,15 @@ def dataflow_specification(store, tag):
     }
 
 
+def check_known_dataflow(store, tag):
+    """Raises NotFound naming the known dataflows when no dataflow has the tag `tag`."""
+    _, rows = store.read("SELECT tag FROM dataflow ORDER BY tag")
+    known = [row[0] for row in rows]
+    if str(tag).lower() not in {name.lower() for name in known}:
+        shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        raise NotFound(f"dataflow {tag!r} is unknown; known dataflows: {shown or 'none yet'}")
+
+
 def list_executions(store, dataflow=None):
     sql = ("SELECT e.tag AS execution, d.tag AS dataflow, e.start_time, e.end_time, "
            "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id) AS tasks, "
@@ -59,6 +68,7 @@ def list_executions(store, dataflow=None):
            "FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id")
     params = []
     if dataflow:
+        check_known_dataflow(store, dataflow)
         sql += " WHERE LOWER(d.tag) = ?"
         params.append(str(dataflow).lower())
     columns, rows = store.read(sql + " ORDER BY e.id", params)

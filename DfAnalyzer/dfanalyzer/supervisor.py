@@ -150,10 +150,8 @@ class Supervisor:
         command = [sys.executable, "-m", "dfanalyzer.server", "--fd", str(listener.fileno()),
                    "--host", settings.host, "--port", str(settings.port), "--data-dir", settings.data_dir,
                    "--query-timeout", str(self.query_timeout), "--restarts", str(self.restarts)]
-        environment = dict(os.environ)
-        if settings.monetdb_url:
-            environment["DFA_MONETDB_URL"] = settings.monetdb_url  # not on the command line: it may hold a password
-        return subprocess.Popen(command, pass_fds=[listener.fileno()], env=environment, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(command, pass_fds=[listener.fileno()], env=settings.process_environment(),
+                                stdin=subprocess.DEVNULL)
 
     def _stop_worker(self):
         worker = self._worker

@@ -14,7 +14,7 @@ def checked_tag(tag, what):
         raise SpecificationError(f"{what} must be a non-empty string, got {tag!r}")
     if len(tag) > MAX_LENGTH:
         raise SpecificationError(f"{what} {tag[:40]!r}... is {len(tag)} characters long; the limit is {MAX_LENGTH}")
-    if not TAG_PATTERN.match(tag):
+    if not TAG_PATTERN.fullmatch(tag):
         raise SpecificationError(
             f"{what} {tag!r} cannot name a table or column: use letters, digits, '_', '-' or '.', "
             "starting with a letter or '_'"

@@ -44,7 +44,8 @@ def normalize_url(url):
         return "embedded:" + os.path.abspath(os.path.expanduser(path))
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(
-            f"DFA_URL {url!r} is neither http(s)://host:port nor embedded:/path/to/data-dir"
+            f"DFA_URL {url!r} is neither http(s)://host:port nor embedded:/path/to/data-dir; "
+            f"e.g. DFA_URL={DEFAULT_URL}"
         )
     return url.rstrip("/")
 

@@ -13,6 +13,7 @@ FIRST_RETRY_DELAY = 0.25
 MAX_RETRY_DELAY = 15.0
 ORPHAN_RESCAN_SECONDS = 30.0
 MAX_LOGGED_REJECTIONS = 5
+SERVER_ERRORS_BEFORE_BISECT = 3  # 5xx answers to the same batch, with /health fine, before bisecting it
 
 
 def _message_id(line):
@@ -30,6 +31,12 @@ class Sender(threading.Thread):
     unreachable or answers 5xx, the batch stays in the spool and is retried with exponential
     backoff; one warning says so. A message the service refuses as bad data goes to the rejected
     file and the rest of its batch is sent again.
+
+    A service that answers 5xx to the same batch again and again while its /health is fine fails on
+    something in the batch: the batch is bisected (halves sent in order, the failing half split
+    again) until the one message that fails is found; it goes to the rejected file with the answer
+    and the rest is delivered, so one poisonous record never jams the spool. Messages sent twice on
+    the way are stored once (the service deduplicates by message id).
     """
 
     def __init__(self, client, batch_size, flush_interval, max_batch_bytes):
@@ -50,6 +57,7 @@ class Sender(threading.Thread):
         self.sent_while_down = 0
         self.rejected_count = 0
         self._rejected_ids = set()
+        self._failing_batch = (None, 0)  # (first message id, 5xx answers in a row) of the batch being retried
         self._last_rescan = time.monotonic()
         self._logged_errors = set()
 
@@ -120,6 +128,11 @@ class Sender(threading.Thread):
             except Unavailable as error:
                 if error.too_big:
                     self.batch_limit = max(1, len(lines) // 2)  # smaller batches until one succeeds
+                if self._keeps_failing(lines, error) and self.client.transport.healthy():
+                    if not self._bisect(lines, error):
+                        return
+                    lines = []
+                    break
                 self._outage(str(error))
                 return
             except Rejected as error:
@@ -132,9 +145,66 @@ class Sender(threading.Thread):
                 break
             break
         batch.session.ack(batch)
+        self._failing_batch = (None, 0)
         self._rejected_ids.clear()  # only needed until the batch holding them is acknowledged
         self.sent_messages += len(batch.lines)
         self._recovered(len(batch.lines))
+
+    def _keeps_failing(self, lines, error):
+        """Counts 5xx answers to the batch starting with the same message; True once they are enough
+        to suspect a message of the batch rather than the service."""
+        if not error.server_error:
+            self._failing_batch = (None, 0)
+            return False
+        first = _message_id(lines[0])
+        count = self._failing_batch[1] + 1 if self._failing_batch[0] == first else 1
+        self._failing_batch = (first, count)
+        return count >= SERVER_ERRORS_BEFORE_BISECT
+
+    def _bisect(self, lines, error):
+        """Delivers `lines`, which the service answered 5xx as a whole, except the message that
+        makes it fail (set aside with the answer). False if the service went away meanwhile."""
+        if len(lines) == 1:
+            return self._retry_or_set_aside(lines[0], error)
+        middle = len(lines) // 2
+        for part in (lines[:middle], lines[middle:]):
+            while part:
+                try:
+                    self.client.transport.send(part)
+                    break
+                except Unavailable as failure:
+                    if not (failure.server_error and self.client.transport.healthy()):
+                        self._outage(str(failure))
+                        return False
+                    if not self._bisect(part, failure):
+                        return False
+                    break
+                except Rejected as refusal:
+                    part = self._set_aside(part, refusal.message_id, refusal.reason)
+                except BadRequest as refusal:
+                    if not self._send_one_by_one(part, refusal):
+                        return False
+                    break
+        return True
+
+    def _retry_or_set_aside(self, line, error):
+        """One message the service failed on: tried again (the failure may have been passing), then
+        set aside with the service's answer."""
+        for _ in range(SERVER_ERRORS_BEFORE_BISECT - 1):
+            try:
+                self.client.transport.send([line])
+                return True
+            except Unavailable as failure:
+                if not (failure.server_error and self.client.transport.healthy()):
+                    self._outage(str(failure))
+                    return False
+                error = failure
+            except (Rejected, BadRequest) as refusal:
+                self._reject(line, str(refusal.reason))
+                return True
+        self._reject(line, f"the service fails on this record ({error}); it is set aside so that the records "
+                           "after it are delivered")
+        return True
 
     def _set_aside(self, lines, message_id, reason):
         """Moves the offending message to the rejected file; returns the others."""

@@ -3,11 +3,13 @@ import logging
 import re
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from dfanalyzer import __version__
-from dfanalyzer.api import (dataflows, executions, health, ingest, path_query, pde, prov, prov_graph_json, query,
-                            runs_table, saved_queries, schema)
+from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
+                            prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
+from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
 from dfanalyzer.ingest import MessageRejected
 from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
@@ -28,12 +30,14 @@ ROUTERS = [
     path_query.router,
     saved_queries.router,
     schema.router,
+    run_views.router,
+    comparison.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 
 
 def create_app(store, settings):
-    """The application serving `store`; `settings` are shown by /health."""
+    """The application serving `store`; `settings` say who may call it (token, CORS origins)."""
     app = FastAPI(title="DfAnalyzer", version=__version__,
                   description="Provenance of deep-learning runs (W3C PROV, PROV-Df) on MonetDB.")
     app.state.store = store
@@ -42,6 +46,7 @@ def create_app(store, settings):
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
+    openapi_document.install(app)
 
     @app.middleware("http")
     async def collapse_slashes(request: Request, call_next):
@@ -50,6 +55,12 @@ def create_app(store, settings):
         if "//" in path:
             request.scope["path"] = re.sub("/{2,}", "/", path)
         return await call_next(request)
+
+    if settings.token:
+        app.middleware("http")(token_middleware(settings.token))
+    if settings.cors_origins:  # added last: answers browsers' preflight requests before the token check
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=True,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(MessageRejected)
     async def rejected_message(request: Request, error: MessageRejected):

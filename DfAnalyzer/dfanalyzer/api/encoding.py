@@ -5,7 +5,7 @@ import decimal
 import json
 import math
 
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 
 def json_value(value):
@@ -24,7 +24,7 @@ def json_value(value):
     return value
 
 
-class SafeJSONResponse(Response):
+class SafeJSONResponse(JSONResponse):
     """A JSON response that turns non-finite floats and times into valid JSON values."""
 
     media_type = "application/json"

@@ -1,5 +1,7 @@
 """HTTP access to a running DfAnalyzer for the CLI commands that read data."""
 import os
+import re
+from urllib.parse import urlsplit
 
 import requests
 
@@ -16,14 +18,28 @@ class ServiceError(Exception):
 
 
 def error_detail(response):
-    """The service's explanation of a refused request."""
+    """The service's explanation of a refused request, as one line. Another server's HTML error
+    page is summed up by its title."""
     try:
         detail = response.json().get("detail")
-    except ValueError:
-        detail = response.text
+    except (ValueError, AttributeError):
+        text = response.text or ""
+        if "html" in response.headers.get("Content-Type", "").lower() or text.lstrip()[:1] == "<":
+            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+            return (f"HTTP {response.status_code} with an HTML page ({_one_line(title.group(1)) if title else 'no title'})"
+                    "; is --url / DFA_URL the address of DfAnalyzer?")
+        return f"HTTP {response.status_code}: {_one_line(text)}"
     if isinstance(detail, dict):
         detail = detail.get("error", detail)
-    return str(detail)
+    if isinstance(detail, list):  # FastAPI's validation errors
+        detail = "; ".join(f"{'.'.join(str(p) for p in item.get('loc', [])[1:])}: {item.get('msg')}"
+                           for item in detail if isinstance(item, dict))
+    return _one_line(str(detail))
+
+
+def _one_line(text, limit=500):
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def service_url(url=None):
@@ -32,26 +48,38 @@ def service_url(url=None):
     if url.startswith("embedded:"):
         raise ServiceError(f"DFA_URL={url} names an embedded database; CLI commands talk to a running service: "
                            "start one with `dfanalyzer start --data-dir <dir>` and pass --url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ServiceError(f"{url!r} is not the address of a service; write it as http://host:port, "
+                           f"e.g. {DEFAULT_URL} (--url or DFA_URL)")
     return url.rstrip("/")
 
 
 def add_url_option(parser):
-    parser.add_argument("--url", help=f"DfAnalyzer address (default: $DFA_URL or {DEFAULT_URL})")
+    parser.add_argument("--url", help=f"DfAnalyzer address (default: $DFA_URL or {DEFAULT_URL}); "
+                                      "a service started with --token needs $DFA_TOKEN")
 
 
 class ServiceClient:
-    """Requests to the service at `url`, with errors turned into ServiceError messages."""
+    """Requests to the service at `url`, with errors turned into ServiceError messages. Sends
+    DFA_TOKEN as a Bearer token when it is set."""
 
     def __init__(self, url=None, timeout=60):
         self.url = service_url(url)
         self.timeout = timeout
+        token = os.environ.get("DFA_TOKEN")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def request(self, method, path, **kwargs):
         try:
-            response = requests.request(method, self.url + path, timeout=self.timeout, **kwargs)
+            response = requests.request(method, self.url + path, timeout=self.timeout, headers=self.headers, **kwargs)
         except requests.ConnectionError:
             raise ServiceError(f"cannot reach DfAnalyzer at {self.url}; start it with `dfanalyzer start` "
                                "or point --url / DFA_URL at it") from None
+        except requests.Timeout:
+            raise ServiceError(f"DfAnalyzer at {self.url} did not answer within {self.timeout} s") from None
+        if response.status_code == 401:
+            raise ServiceError(f"{error_detail(response)} (set DFA_TOKEN)", 401)
         if response.status_code >= 400:
             raise ServiceError(error_detail(response), response.status_code)
         return response

@@ -63,6 +63,7 @@ def write_atomically(path, content):
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".dfanalyzer-", suffix=".part")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the user's umask decides
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
         os.replace(temporary, path)
@@ -70,3 +71,9 @@ def write_atomically(path, content):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,4 +1,5 @@
 """`dfanalyzer query "SELECT ..."`: read-only SQL against the running service."""
+import decimal
 import json
 import sys
 
@@ -36,8 +37,22 @@ def _cell(value):
     if value is None:
         return "NULL"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return number_text(value)
     return str(value)
+
+
+def number_text(value, significant=None):
+    """A float as people write it: 437794657, 0.0001, 0.5; an exponent only from 1e15 up.
+    `significant` rounds fractions to that many significant digits first."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if significant and not value.is_integer():
+        value = float(f"{value:.{significant}g}")
+    if abs(value) >= 1e15:
+        return repr(value)
+    if value.is_integer():
+        return str(int(value))
+    return format(decimal.Decimal(repr(value)), "f")
 
 
 def format_table(columns, rows):

@@ -2,7 +2,7 @@
 import json
 
 from dfanalyzer.cli.client import ServiceClient, add_url_option
-from dfanalyzer.cli.query import format_table
+from dfanalyzer.cli.query import format_table, number_text
 
 
 def register(subcommands):
@@ -39,5 +39,5 @@ def _metrics(metrics):
 
 def _number(value):
     if isinstance(value, float):
-        return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+        return number_text(value, significant=6)
     return str(value)

@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from dfanalyzer.cli.storage_options import add_storage_options, storage_environment, storage_settings
+from dfanalyzer.cli.storage_options import add_storage_options, storage_settings
 from dfanalyzer.config import Settings
 from dfanalyzer.supervisor import read_pid_record
 
@@ -25,7 +25,23 @@ def add_address_options(parser):
 
 
 def settings_from(args):
-    return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir, **storage_settings(args))
+    return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir,
+                                 **storage_settings(args), **_access_options(args))
+
+
+def add_access_options(parser):
+    parser.add_argument("--token", help="require Authorization: Bearer TOKEN on every endpoint but /health "
+                                        "(default: $DFA_TOKEN; clients send $DFA_TOKEN)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="serve an address other than loopback without a token, on purpose")
+    parser.add_argument("--cors-origin", action="append", dest="cors_origins",
+                        help="an origin allowed to call the API from a browser (repeatable; default "
+                             "$DFA_CORS_ORIGINS, else none)")
+
+
+def _access_options(args):
+    return {"token": getattr(args, "token", None), "insecure": getattr(args, "insecure", False),
+            "cors_origins": getattr(args, "cors_origins", None)}
 
 
 def register(subcommands):
@@ -35,6 +51,7 @@ def register(subcommands):
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
     start.add_argument("--query-timeout", type=int, default=DEFAULT_QUERY_TIMEOUT,
                        help=f"seconds a user query may run before it is stopped (default {DEFAULT_QUERY_TIMEOUT})")
+    add_access_options(start)
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")
     add_address_options(stop)
@@ -66,10 +83,10 @@ def _pid_record(settings):
 
 def run_start(args):
     settings = settings_from(args)
+    settings.check_exposure()
     if args.foreground:
         from dfanalyzer.supervisor import Supervisor
 
-        os.environ.update(storage_environment(settings))  # the workers read them from there
         return Supervisor(settings, args.query_timeout).run()
     record = _pid_record(settings)
     if record and record.get("port") == settings.port:
@@ -86,10 +103,11 @@ def run_start(args):
     os.makedirs(settings.data_dir, exist_ok=True)
     command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground", "--host", settings.host,
                "--port", str(settings.port), "--data-dir", settings.data_dir, "--query-timeout", str(args.query_timeout)]
-    environment = dict(os.environ, **storage_environment(settings))  # not on the command line: URLs hold passwords
+    if settings.insecure:
+        command += ["--insecure"]
     with open(settings.log_file, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env=environment)
+                                   start_new_session=True, env=settings.process_environment())
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -153,7 +171,7 @@ def run_status(args):
     record = _pid_record(settings)
     if health:
         print(f"DfAnalyzer is running at {settings.url}")
-        data_dir = settings.data_dir if record else health.get("data_dir", "(not said)")
+        data_dir = settings.data_dir if record else "(another data directory)"
         print(f"  backend: {health.get('backend')}   data directory: {data_dir}")
         restarts = health.get("worker_restarts", record.get("restarts") if record else None)
         if restarts:

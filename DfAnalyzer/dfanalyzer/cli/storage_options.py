@@ -19,10 +19,3 @@ def storage_settings(args):
             "monetdb_reader_url": getattr(args, "monetdb_reader_url", None),
             "models_dir": getattr(args, "models_dir", None)}
 
-
-def storage_environment(settings):
-    """The environment variables that hand `settings` on to the service's processes (URLs hold
-    passwords, so they stay off command lines)."""
-    environment = {"DFA_MONETDB_URL": settings.monetdb_url, "DFA_MONETDB_READER_URL": settings.monetdb_reader_url,
-                   "DFA_MODELS_DIR": settings.models_path}
-    return {name: value for name, value in environment.items() if value}

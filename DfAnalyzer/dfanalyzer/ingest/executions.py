@@ -2,6 +2,7 @@
 import json
 
 from dfanalyzer.errors import InvalidInput
+from dfanalyzer.identifiers import check_label
 
 AGENT_KINDS = ("person", "software", "machine")
 
@@ -13,6 +14,7 @@ def save_agents(tx, ids, exec_id, agents, where):
     for agent in agents:
         if not isinstance(agent, dict) or agent.get("kind") not in AGENT_KINDS or not agent.get("name"):
             raise InvalidInput(f"{where}: agent {agent!r} needs a 'name' and a 'kind' among {', '.join(AGENT_KINDS)}")
+        check_label(agent["name"], f"{where}: agent name")
         properties = agent.get("properties") or {}
         if not isinstance(properties, dict):
             raise InvalidInput(f"{where}: properties of agent {agent['name']!r} must be an object")

@@ -3,6 +3,7 @@ import threading
 from dataclasses import dataclass, field
 
 from dfanalyzer.errors import DfaError, InvalidInput, NotFound
+from dfanalyzer.identifiers import check_label
 from dfanalyzer.ingest.catalog import load_dataflow
 from dfanalyzer.ingest.executions import save_agents
 from dfanalyzer.ingest.ids import IdAllocator
@@ -122,8 +123,9 @@ class Ingestor:
             info = self._known_dataflow(tx, body.get("dataflow"), f"execution {body.get('exec')!r}")
             if not body.get("exec"):
                 raise InvalidInput("an execution message needs 'exec', the execution tag")
-            where = f"execution {body['exec']!r}"
-            exec_id = self._task_writer.execution_id(tx, info, str(body["exec"]),
+            exec_tag = check_label(body["exec"], "execution tag")
+            where = f"execution {exec_tag!r}"
+            exec_id = self._task_writer.execution_id(tx, info, exec_tag,
                                                      start_time=timestamp(body.get("startTime"), where))
             save_agents(tx, self._ids, exec_id, body.get("agents") or [], where)
 

@@ -2,7 +2,7 @@
 import math
 
 from dfanalyzer.errors import InvalidInput, NotFound
-from dfanalyzer.identifiers import qualified, quote
+from dfanalyzer.identifiers import check_label, qualified, quote
 from dfanalyzer.ingest.values import NUMERIC, is_nan, now, numeric_value, text_value, timestamp
 
 DEFAULT_EXECUTION = "default"
@@ -92,7 +92,7 @@ class TaskWriter:
         dt_id, dt_tag = info.transformations[dt_key]
         if message.get("id") in (None, ""):
             raise InvalidInput("a task message needs an 'id'")
-        exec_tag = str(message.get("exec") or DEFAULT_EXECUTION)
+        exec_tag = check_label(message.get("exec") or DEFAULT_EXECUTION, f"{where}: execution tag")
         exec_id = self.execution_id(tx, info, exec_tag)
         task_id = self._upsert_task(tx, info, exec_id, dt_id, message, where)
         dependencies = self._save_dependencies(tx, info, exec_id, task_id, dt_id, message, where)
@@ -104,8 +104,8 @@ class TaskWriter:
         return task_id
 
     def _upsert_task(self, tx, info, exec_id, dt_id, message, where):
-        identifier = _identifier(message["id"])
-        sub_id = _identifier(message.get("sub_id") or "")
+        identifier = check_label(_identifier(message["id"]), "task id")
+        sub_id = check_label(_identifier(message.get("sub_id") or ""), f"{where}: sub_id")
         status = str(message.get("status") or "RUNNING").upper()
         if status not in KNOWN_STATUSES:
             raise InvalidInput(f"{where}: status {message.get('status')!r} is unknown; use one of "
@@ -171,7 +171,7 @@ class TaskWriter:
             if dt is None:
                 raise NotFound(f"{where}: depends on transformation {tag!r}, which dataflow {info.tag!r} does not define")
             rows = tx.fetch("SELECT id FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? ORDER BY id",
-                            [exec_id, dt[0], _identifier(dependency_id)])
+                            [exec_id, dt[0], check_label(_identifier(dependency_id), f"{where}: dependency id")])
             if not rows:
                 raise NotFound(f"{where}: depends on task {dependency_id!r} of transformation {tag!r}, which this "
                                "execution has not stored; send that task first")

@@ -1,4 +1,8 @@
-"""Turning values as clients send them into the types the tables hold."""
+"""Turning values as clients send them into the types the tables hold.
+
+Every value a client sends is checked here against what MonetDB can hold, so a value that does
+not fit is a 422 naming the field, never an error of the engine (a 500).
+"""
 import datetime
 import math
 
@@ -19,12 +23,21 @@ def numeric_value(value, where):
         return None
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
+        if isinstance(value, (int, float)):
+            return float(value)
         return float(str(value).strip())
+    except OverflowError:
+        raise InvalidInput(f"{where}: {_short(value)} does not fit a DOUBLE (about ±1.8e308); "
+                           "send a smaller number, or 'Infinity'") from None
     except ValueError:
-        raise InvalidInput(f"{where}: {value!r} is not a number (the attribute is NUMERIC)") from None
+        raise InvalidInput(f"{where}: {_short(value)} is not a number (the attribute is NUMERIC)") from None
+
+
+def _short(value):
+    """A value for an error message, cut so that a 10 MB value does not make a 10 MB answer."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def text_value(value):
@@ -45,19 +58,35 @@ def timestamp(value, where):
         return None
     if isinstance(value, datetime.datetime):
         return value
+    if isinstance(value, bool):
+        raise InvalidInput(f"{where}: {value!r} is not a time (use ISO 8601, e.g. 2026-01-31 12:00:00)")
     if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).replace(tzinfo=None)
+        return _from_epoch(value, value, where)
     text = str(value).strip()
     try:
         parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            return datetime.datetime.fromtimestamp(float(text), datetime.timezone.utc).replace(tzinfo=None)
+            seconds = float(text)
         except ValueError:
-            raise InvalidInput(f"{where}: {value!r} is not a time (use ISO 8601, e.g. 2026-01-31 12:00:00)") from None
+            raise InvalidInput(f"{where}: {_short(value)} is not a time (use ISO 8601, e.g. "
+                               "2026-01-31 12:00:00)") from None
+        return _from_epoch(seconds, value, where)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidInput(f"{where}: {_short(value)} is outside the years 1 to 9999") from None
     return parsed
+
+
+def _from_epoch(seconds, value, where):
+    """A time from epoch seconds; NaN, infinities and times outside the years 1-9999 are refused."""
+    try:
+        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidInput(f"{where}: {_short(value)} is not a time: epoch seconds must be a finite number "
+                           "within the years 1 to 9999 (or use ISO 8601, e.g. 2026-01-31 12:00:00)") from None
 
 
 def now():

@@ -71,7 +71,7 @@ class TableView:
         missing = [row for row in rows if row.get(self.sort) is None]
         present.sort(key=lambda row: _sort_key(row[self.sort]), reverse=self.descending)
         rows = present + missing
-        shown = self.columns or default_columns(columns)
+        shown = self.columns or default_columns(columns, table["rows"])
         if self.differences_only:
             differing = set(differing_columns(columns, rows))
             shown = [key for key in shown if key in differing]
@@ -96,11 +96,14 @@ class TableView:
         return all(value_range.holds(row.get(value_range.key)) for value_range in self.ranges)
 
 
-def default_columns(columns):
-    """The run columns, the first hyperparameters, the metrics and the test metrics."""
-    hyperparameters = [c["key"] for c in columns if c["group"] == "hyperparameter"][:DEFAULT_HYPERPARAMETERS]
-    return [c["key"] for c in columns if c["group"] != "hyperparameter"][:5] + hyperparameters + \
-        [c["key"] for c in columns if c["group"] in ("metric", "test")]
+def default_columns(columns, rows):
+    """The run columns, the hyperparameters that differ between the dataflow's runs (the first
+    ones when none differ), the metrics and the test metrics; the rest is one click away."""
+    hyperparameters = [c["key"] for c in columns if c["group"] == "hyperparameter"]
+    differing = set(differing_columns([c for c in columns if c["key"] in hyperparameters], rows))
+    hyperparameters = [key for key in hyperparameters if key in differing] or hyperparameters
+    return [c["key"] for c in columns if c["group"] == "run"] + hyperparameters[:DEFAULT_HYPERPARAMETERS] + \
+        [c["key"] for c in columns if c["group"] in ("metric", "test") and c["key"] != "m:learning_rate"]
 
 
 def _sort_key(value):

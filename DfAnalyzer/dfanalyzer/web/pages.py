@@ -14,3 +14,18 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 @router.get("/")
 def runs_page(request: Request):
     return render(request, "runs.html", "runs", "Runs")
+
+
+@router.get("/runs/{execution}")
+def run_page(request: Request, execution: str):
+    return render(request, "run.html", "runs", f"Run {execution}", execution=execution)
+
+
+@router.get("/compare")
+def compare_page(request: Request):
+    return render(request, "compare.html", "compare", "Compare runs")
+
+
+@router.get("/analysis")
+def analysis_page(request: Request):
+    return render(request, "analysis.html", "analysis", "Hyperparameter analysis")

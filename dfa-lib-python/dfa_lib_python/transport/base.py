@@ -7,11 +7,14 @@ class Unavailable(Exception):
 
     Attributes:
         too_big: the batch itself may be the problem (timed out, 413): retry with fewer messages.
+        server_error: the service answered 5xx; if it keeps doing so for one batch while it is
+            healthy, a message of the batch may be what fails it (the sender bisects the batch).
     """
 
-    def __init__(self, reason, too_big=False):
+    def __init__(self, reason, too_big=False, server_error=False):
         super().__init__(reason)
         self.too_big = too_big
+        self.server_error = server_error
 
 
 class Rejected(Exception):
@@ -53,6 +56,10 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def query(self, sql, limit):
         """(columns, rows) of a read-only SQL query."""
+
+    def healthy(self):
+        """Whether the service answers its health check; False when it cannot tell."""
+        return False
 
     def close(self):
         pass

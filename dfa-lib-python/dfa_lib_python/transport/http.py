@@ -1,5 +1,7 @@
 """Sending batches to a DfAnalyzer service over HTTP."""
 import logging
+import os
+import re
 
 import requests
 
@@ -12,14 +14,35 @@ READ_TIMEOUT = 60.0
 
 
 def _reason(response):
-    """The service's explanation from an error response, as text."""
+    """The service's explanation from an error response, as one short line. An HTML page (a proxy's
+    or another server's error page) is summed up by its title, never printed whole."""
     try:
         detail = response.json().get("detail", response.text)
-    except ValueError:
-        return response.text[:2000]
+    except (ValueError, AttributeError):
+        return _page_summary(response)
     if isinstance(detail, dict):
-        return str(detail.get("error") or detail)
-    return str(detail)
+        detail = detail.get("error") or detail
+    return _one_line(str(detail))
+
+
+def _page_summary(response):
+    text = response.text or ""
+    if "html" in response.headers.get("Content-Type", "").lower() or text.lstrip()[:1] == "<":
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        shown = _one_line(title.group(1)) if title else "no title"
+        return f"an HTML page ({shown}), not an answer of DfAnalyzer; is DFA_URL the address of DfAnalyzer?"
+    return _one_line(text) or "no explanation"
+
+
+def _one_line(text, limit=300):
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def auth_headers(token=None):
+    """The Authorization header for a service started with --token (DFA_TOKEN), else none."""
+    token = token if token is not None else os.environ.get("DFA_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _failure(error):
@@ -38,11 +61,13 @@ class HttpTransport(Transport):
 
     Args:
         url: base URL of the service, e.g. "http://localhost:22000" (a trailing slash is fine).
+        token: the service's access token; default DFA_TOKEN (sent as Authorization: Bearer).
     """
 
-    def __init__(self, url):
+    def __init__(self, url, token=None):
         self.url = url.rstrip("/")
         self._session = requests.Session()
+        self._session.headers.update(auth_headers(token))
 
     def send(self, lines):
         body = b'{"messages":[' + b",".join(lines) + b"]}"
@@ -61,7 +86,11 @@ class HttpTransport(Transport):
         if response.status_code == 413 and len(lines) > 1:
             raise Unavailable("HTTP 413: the batch is too large", too_big=True)
         if response.status_code >= 500 or response.status_code in (408, 429):
-            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}")
+            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}",
+                              server_error=True)
+        if response.status_code == 401:
+            raise Unavailable(f"HTTP 401: {_reason(response)} (set DFA_TOKEN to the token the service was "
+                              "started with)")
         if response.status_code in (404, 405):
             # Not a batch-ingesting DfAnalyzer (e.g. the original Java one): keep everything.
             raise Unavailable(f"{self.url} answers HTTP {response.status_code} to /api/v1/ingest; it is not a "
@@ -94,6 +123,12 @@ class HttpTransport(Transport):
             raise BadRequest(response.status_code, _reason(response))
         answer = response.json()
         return answer["columns"], answer["rows"]
+
+    def healthy(self):
+        try:
+            return self._session.get(self.url + "/health", timeout=(CONNECT_TIMEOUT, 10)).ok
+        except requests.RequestException:
+            return False
 
     def close(self):
         self._session.close()

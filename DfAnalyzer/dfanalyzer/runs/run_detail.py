@@ -1,0 +1,89 @@
+"""One run as its page shows it: status, hyperparameters, layers, adaptations, early stopping,
+test results, agents, trained models, errors, and where its PROV documents and graphs are."""
+import json
+
+from dfanalyzer import reading
+from dfanalyzer.export import registry as document_formats
+from dfanalyzer.runs.training_sets import (ADAPTATIONS, EARLY_STOPPING, HYPERPARAMETERS, LAYERS, TEST_RESULTS,
+                                          TrainingSets)
+
+FAILED_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
+
+
+class RunDetail:
+    """What one execution recorded, read for people.
+
+    Args:
+        store: a `dfanalyzer.store.Store`.
+
+    Example:
+        detail = RunDetail(store).read("alexnet-1", dataflow="alexnet")
+        detail["hyperparameters"]["learning_rate"], detail["test"]
+    """
+
+    def __init__(self, store):
+        self.store = store
+
+    def read(self, execution, dataflow=None, sets=None):
+        """The run's details; `sets` (the `TrainingSets` of its dataflow) saves reading them again."""
+        exec_id, _, exec_tag, df_tag = reading.find_execution(self.store, execution, dataflow)
+        if sets is None or sets.tag != df_tag:
+            sets = TrainingSets(self.store, df_tag)
+        tasks = self._tasks(exec_id)
+        status = reading.execution_status(sum(t["status"] == "RUNNING" for t in tasks),
+                                          sum(t["status"] in FAILED_STATUSES for t in tasks))
+        starts = [t["start_time"] for t in tasks if t["start_time"]]
+        ends = [t["end_time"] for t in tasks if t["end_time"]]
+        adaptation_set = next((sets.get(tag) for tag in ADAPTATIONS if sets.get(tag)), None)
+        quoted = f"?dataflow={df_tag}"
+        return {
+            "execution": exec_tag, "dataflow": df_tag, "status": status,
+            "start": min(starts) if starts else None, "end": max(ends) if ends and status != "RUNNING" else None,
+            "errors": [{"transformation": t["transformation"], "status": t["status"], "error": t["error_msg"]}
+                       for t in tasks if t["status"] in FAILED_STATUSES or t["error_msg"]],
+            "tasks": tasks,
+            "hyperparameters": self._last_row(sets, HYPERPARAMETERS, exec_id),
+            "layers": self._rows(sets, LAYERS, exec_id),
+            "adaptations": self._rows(sets, adaptation_set.tag.lower(), exec_id) if adaptation_set else [],
+            "early_stopping": self._last_row(sets, EARLY_STOPPING, exec_id),
+            "test": self._last_row(sets, TEST_RESULTS, exec_id),
+            "metrics": sets.metric_columns(),
+            "agents": self._agents(exec_id),
+            "models": self._models(exec_id),
+            "prov": [{"format": name, "url": f"/api/v1/executions/{exec_tag}/prov?format={name}&dataflow={df_tag}"}
+                     for name in document_formats.known()],
+            "graph": {"svg": f"/api/v1/executions/{exec_tag}/graph.svg{quoted}",
+                      "png": f"/api/v1/executions/{exec_tag}/graph.png{quoted}"},
+        }
+
+    def _tasks(self, exec_id):
+        columns, rows = self.store.read(
+            "SELECT t.identifier, dt.tag AS transformation, t.status, t.start_time, t.end_time, t.error_msg "
+            "FROM task t JOIN data_transformation dt ON t.dt_id = dt.id WHERE t.exec_id = ? ORDER BY t.id", [exec_id])
+        return [dict(zip(columns, row)) for row in rows]
+
+    def _rows(self, sets, tag, exec_id):
+        data_set = sets.get(tag)
+        if data_set is None:
+            return []
+        columns = data_set.columns
+        _, rows = self.store.read(data_set.rows_of_executions(columns, where="AND t.exec_id = ?"),
+                                  [sets.df_id, exec_id])
+        return [dict(zip(columns, row[1:])) for row in rows]
+
+    def _last_row(self, sets, tag, exec_id):
+        rows = self._rows(sets, tag, exec_id)
+        return rows[-1] if rows else {}
+
+    def _agents(self, exec_id):
+        _, rows = self.store.read("SELECT kind, name, properties FROM agent WHERE exec_id = ? ORDER BY id", [exec_id])
+        return [{"kind": kind, "name": name, "properties": json.loads(properties or "{}")} for kind, name, properties in rows]
+
+    def _models(self, exec_id):
+        columns, rows = self.store.read(
+            "SELECT id, path, format, size_bytes, sha256, created_at FROM model_file WHERE exec_id = ? ORDER BY id",
+            [exec_id])
+        models = [dict(zip(columns, row)) for row in rows]
+        for model in models:
+            model["url"] = f"/api/v1/models/{model['id']}/file"
+        return models

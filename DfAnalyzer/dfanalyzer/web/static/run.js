@@ -1,0 +1,247 @@
+/* One run: curves (downsampled by the service, detail fetched on zoom), epochs table, details.
+   While the run is RUNNING, rows stored since the last cursor are appended every second. */
+"use strict";
+(() => {
+  const $ = id => document.getElementById(id);
+  const execution = $("run").dataset.execution;
+  const dataflow = DFA.params().get("dataflow") || "";
+  const base = `/api/v1/executions/${encodeURIComponent(execution)}`;
+  const scope = dataflow ? `dataflow=${encodeURIComponent(dataflow)}&` : "";
+  const POINTS = 1000, PAGE = 100;
+  let summary = null, curves = null, cursor = 0, status = null, epochCount = 0;
+  let zoom = parseZoom(DFA.params().get("zoom"));
+  let epochPage = null;   // the epochs table's answer
+  const charts = [];      // {group: [metrics], entry}
+
+  function parseZoom(text) {
+    const [start, end] = (text || "").split(":").map(Number);
+    return Number.isFinite(start) && Number.isFinite(end) ? {start, end} : null;
+  }
+
+  /* Metrics drawn together: loss with val_loss; the learning rate alone, on its own axis. */
+  function groups(metrics) {
+    const byBase = new Map();
+    for (const metric of metrics) {
+      const name = metric.startsWith("val_") ? metric.slice(4) : metric;
+      if (!byBase.has(name)) byBase.set(name, []);
+      byBase.get(name).push(metric);
+    }
+    return [...byBase.entries()].sort(([a], [b]) => (a === "learning_rate") - (b === "learning_rate"));
+  }
+
+  function adaptationMarks() {
+    return (summary?.adaptations || []).filter(a => a.epoch !== null).map(a => ({
+      xAxis: a.epoch, label: {formatter: `${a.cause || "change"}: ${DFA.formatValue(a.old_learning_rate)} → ${DFA.formatValue(a.new_learning_rate)}`,
+        position: "insideEndTop", fontSize: 10}}));
+  }
+
+  function chartOption(name, metrics) {
+    return {
+      animation: false,
+      title: {text: name, left: 8, top: 4, textStyle: {fontSize: 13}},
+      tooltip: {trigger: "axis", valueFormatter: v => DFA.formatValue(v)},
+      legend: {top: 4, right: 8},
+      grid: {left: 60, right: 20, top: 36, bottom: 56},
+      xAxis: {type: "value", name: "epoch", nameLocation: "middle", nameGap: 24, minInterval: 1, scale: true},
+      yAxis: {type: "value", scale: true},
+      dataZoom: [{type: "inside", filterMode: "none"}, {type: "slider", height: 16, bottom: 6, filterMode: "none"}],
+      series: metrics.map((metric, index) => ({
+        name: metric, type: "line", showSymbol: false, symbolSize: 4,
+        step: metric.includes("learning_rate") ? "end" : false,
+        data: curves.series[metric] || [],
+        markLine: index === 0 ? {symbol: "none", silent: true, lineStyle: {type: "dashed"}, data: adaptationMarks()} : undefined,
+      })),
+    };
+  }
+
+  function applyZoom(instance) {
+    if (zoom) instance.dispatchAction({type: "dataZoom", startValue: zoom.start, endValue: zoom.end});
+  }
+
+  function drawCharts() {
+    const box = $("charts");
+    charts.forEach(c => DFA.disposeChart(c.entry));
+    charts.length = 0;
+    box.innerHTML = "";
+    for (const [name, metrics] of groups(curves.metrics)) {
+      const element = document.createElement("div");
+      element.className = "chart";
+      element.dataset.metrics = metrics.join(",");
+      box.appendChild(element);
+      const entry = DFA.chart(element, instance => {
+        instance.setOption(chartOption(name, metrics));
+        instance.group = "run-curves";
+        applyZoom(instance);
+        instance.on("datazoom", onZoom);
+      });
+      charts.push({metrics, entry});
+    }
+    echarts.connect("run-curves");
+    $("curve-info").textContent = curves.downsampled
+      ? `${epochCount} epochs, drawn as at most ${POINTS} points per curve (min/max per bucket); zoom in for detail`
+      : `${curves.total} epochs`;
+  }
+
+  function setSeriesData() {
+    for (const {metrics, entry} of charts) {
+      entry.instance.setOption({series: metrics.map(metric => ({data: curves.series[metric] || []}))});
+    }
+  }
+
+  let zoomTimer = null;
+  function onZoom() {
+    clearTimeout(zoomTimer);
+    zoomTimer = setTimeout(async () => {
+      const option = charts[0]?.entry.instance.getOption();
+      if (!option) return;
+      const {startValue, endValue, start, end} = option.dataZoom[0];
+      const full = start <= 0 && end >= 100;
+      zoom = full ? null : {start: Math.floor(startValue), end: Math.ceil(endValue)};
+      DFA.setParams({zoom: zoom ? `${zoom.start}:${zoom.end}` : null});
+      if (curves.downsampled || curves.zoomed) await loadCurves(true);
+    }, 300);
+  }
+
+  function seriesRequest(keepCharts) {
+    const range = zoom && keepCharts ? `&start=${zoom.start}&end=${zoom.end}` : "";
+    return DFA.api(`${base}/series?${scope}points=${POINTS}${range}`, {key: "series"});
+  }
+
+  /* Draws the curves of `pending` (a series request already under way) or of a new request. */
+  async function loadCurves(keepCharts, pending) {
+    const range = zoom && keepCharts ? `&start=${zoom.start}&end=${zoom.end}` : "";
+    const answer = await (pending || seriesRequest(keepCharts));
+    answer.zoomed = Boolean(range);
+    curves = answer;
+    cursor = Math.max(cursor, answer.cursor);
+    if (keepCharts && charts.length) setSeriesData(); else drawCharts();
+  }
+
+  function kvRows(object) {
+    const entries = Object.entries(object || {});
+    return entries.length ? entries.map(([k, v]) =>
+      `<tr><th>${DFA.escapeHtml(k)}</th><td>${DFA.escapeHtml(DFA.formatValue(v))}</td></tr>`).join("")
+      : `<tr><td class="muted">none recorded</td></tr>`;
+  }
+
+  function rowsTable(rows, columns) {
+    if (!rows.length) return `<tr><td class="muted">none recorded</td></tr>`;
+    columns = columns || Object.keys(rows[0]);
+    return `<thead><tr>${columns.map(c => `<th class="text">${DFA.escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>` +
+      rows.map(r => `<tr>${columns.map(c => `<td class="${typeof r[c] === "number" ? "" : "text"}">${DFA.escapeHtml(DFA.formatValue(r[c]))}</td>`).join("")}</tr>`).join("") + "</tbody>";
+  }
+
+  function drawSummary() {
+    const s = summary;
+    status = s.status;
+    $("run-status").textContent = s.status;
+    $("run-status").className = `status status-${s.status}`;
+    const seconds = s.start && s.end ? (new Date(s.end) - new Date(s.start)) / 1000 : null;
+    $("run-facts").textContent = ` · ${s.dataflow} · started ${DFA.formatValue(s.start, "time")}` +
+      (seconds !== null ? ` · ${seconds.toFixed(1)} s` : "");
+    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("");
+    $("hyperparameters").innerHTML = kvRows(s.hyperparameters);
+    $("test").innerHTML = kvRows(s.test);
+    $("early-stopping").innerHTML = kvRows(s.early_stopping);
+    $("adaptations").innerHTML = rowsTable(s.adaptations.map(a => ({epoch: a.epoch, cause: a.cause, old: a.old_learning_rate, new: a.new_learning_rate})));
+    $("layers").innerHTML = rowsTable(s.layers);
+    $("models").innerHTML = s.models.length ? s.models.map(m =>
+      `<div><a href="${m.url}" download>${DFA.escapeHtml(m.path.split("/").pop())}</a> · ${DFA.escapeHtml(m.format)} · ` +
+      `${DFA.formatValue(m.size_bytes)} bytes<br><code title="sha256">sha256 ${DFA.escapeHtml(m.sha256)}</code></div>`).join("")
+      : `<span class="muted">no model file stored</span>`;
+    $("prov").innerHTML = s.prov.map(p => `<a class="chip" href="${p.url}" download>${DFA.escapeHtml(p.format)}</a>`).join("");
+    $("agents").innerHTML = s.agents.map(a => `<h3 style="font-size:13px;margin:6px 0 2px">${DFA.escapeHtml(a.kind)}: ${DFA.escapeHtml(a.name)}</h3>` +
+      `<table class="kv">${kvRows(a.properties)}</table>`).join("") || `<span class="muted">none recorded</span>`;
+    const svg = $("graph-svg");
+    if (svg) {
+      svg.href = s.graph.svg;
+      $("graph-png").href = s.graph.png;
+      // Drawing the graph costs the service time: only when it comes into view.
+      if (!$("graph-image").getAttribute("src")) {
+        const watcher = new IntersectionObserver(entries => {
+          if (!entries.some(e => e.isIntersecting)) return;
+          watcher.disconnect();
+          $("graph-image").src = s.graph.svg;
+        });
+        watcher.observe($("provenance-graph"));
+      }
+    }
+  }
+
+  async function loadEpochs(offset) {
+    const answer = await DFA.api(`${base}/epochs?${scope}offset=${offset}&limit=${PAGE}`, {key: "epochs"});
+    epochPage = {...answer, offset};
+    epochCount = answer.total;
+    drawEpochs();
+  }
+
+  function drawEpochs() {
+    const t = $("epochs");
+    t.tHead.innerHTML = `<tr>${epochPage.columns.map(c => `<th>${DFA.escapeHtml(c)}</th>`).join("")}</tr>`;
+    t.tBodies[0].innerHTML = epochPage.rows.map(row => `<tr>${row.map(v => `<td>${DFA.escapeHtml(DFA.formatValue(v))}</td>`).join("")}</tr>`).join("");
+    const last = epochPage.offset + epochPage.rows.length;
+    $("epochs-info").textContent = epochCount ? `${epochPage.offset + 1}–${last} of ${epochCount} epochs` : "no epoch stored yet";
+    $("epochs-prev").disabled = epochPage.offset === 0;
+    $("epochs-next").disabled = last >= epochCount;
+  }
+
+  /* Live: the rows stored since `cursor` join the curves and, on the last page, the table. */
+  async function liveStep() {
+    const answer = await DFA.api(`${base}/epochs?${scope}after=${cursor}&limit=${PAGE}`, {key: "live"});
+    cursor = answer.cursor;
+    epochCount = answer.total;
+    if (answer.rows.length) {
+      const columns = answer.columns;
+      const epochIndex = columns.indexOf("epoch");
+      for (const metric of curves.metrics) {
+        const index = columns.indexOf(metric);
+        const data = curves.series[metric] || (curves.series[metric] = []);
+        for (const row of answer.rows) if (row[index] !== null) data.push([row[epochIndex], row[index]]);
+      }
+      curves.total += answer.rows.length;
+      if (curves.total > 2 * POINTS && !curves.zoomed) await loadCurves(true); else setSeriesData();
+      if (epochPage.offset + epochPage.rows.length >= epochCount - answer.rows.length) {
+        epochPage.rows.push(...answer.rows);
+        if (epochPage.rows.length > PAGE) {
+          epochPage.offset += epochPage.rows.length - PAGE;
+          epochPage.rows = epochPage.rows.slice(-PAGE);
+        }
+      }
+      drawEpochs();
+      if (!curves.downsampled) $("curve-info").textContent = `${epochCount} epochs`;
+    }
+    if (answer.status !== status) {
+      summary = await DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
+      drawSummary();
+      if (!charts.length || !summary.metrics.every(m => curves.metrics.includes(m))) await loadCurves(false);
+    }
+  }
+
+  $("epochs-prev").addEventListener("click", () => loadEpochs(Math.max(0, epochPage.offset - PAGE)));
+  $("epochs-next").addEventListener("click", () => loadEpochs(epochPage.offset + PAGE));
+  $("zoom-reset").addEventListener("click", () => {
+    zoom = null;
+    DFA.setParams({zoom: null});
+    charts.forEach(c => c.entry.instance.dispatchAction({type: "dataZoom", start: 0, end: 100}));
+  });
+
+  async function start() {
+    DFA.setTwin(`${base}/summary${dataflow ? "?dataflow=" + encodeURIComponent(dataflow) : ""}`);
+    const summaryRequest = DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
+    const curvesRequest = seriesRequest(Boolean(zoom));
+    const epochsRequest = loadEpochs(0);
+    curvesRequest.catch(() => {});
+    epochsRequest.catch(() => {});
+    try {
+      summary = await summaryRequest;
+    } catch (error) {
+      // A run that is not stored yet (or a service that is down) is asked for again.
+      if (!error.status || error.status === 404) setTimeout(start, 2000);
+      return;
+    }
+    drawSummary();
+    await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
+    DFA.poll(liveStep, 1000, () => status === "RUNNING");
+  }
+  start();
+})();

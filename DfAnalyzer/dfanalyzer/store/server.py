@@ -363,11 +363,16 @@ class ServerStore(Store):
         name = self._reader_arguments["username"]
         if name == self._arguments["username"]:
             raise InvalidInput(f"the read-only user must not be the owner {name!r}: name another user")
-        with self.write() as tx:
-            if not tx.fetch("SELECT 1 FROM sys.users WHERE name = ?", [name]):
-                tx.execute(f'CREATE USER "{name}" WITH PASSWORD ? NAME ? SCHEMA sys',
-                           [self._reader_arguments["password"], "DfAnalyzer read-only queries"])
-        self._grant_reader()
+        try:
+            with self.write() as tx:
+                if not tx.fetch("SELECT 1 FROM sys.users WHERE name = ?", [name]):
+                    tx.execute(f'CREATE USER "{name}" WITH PASSWORD ? NAME ? SCHEMA sys',
+                               [self._reader_arguments["password"], "DfAnalyzer read-only queries"])
+            self._grant_reader()
+        except self._pymonetdb.Error as error:
+            raise InvalidInput(f"the MonetDB user {self._arguments['username']!r} cannot create or grant the read-only "
+                               f"user {name!r} ({str(error).strip()}); connect as a user that may, or create a "
+                               "read-only user yourself and name it with --monetdb-reader-url") from error
 
     def _grant_reader(self):
         """SELECT on every table the reader cannot read yet (set tables appear with new dataflows)."""

@@ -1,6 +1,5 @@
 """`dfanalyzer copy`: embedded -> MonetDB server -> embedded reads back identical (rows, runs,
 PROV documents byte for byte, model files); a target holding data is refused unless --merge."""
-import os
 import subprocess
 import sys
 

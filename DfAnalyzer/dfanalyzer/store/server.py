@@ -24,13 +24,13 @@ import struct
 import threading
 from urllib.parse import unquote, urlparse
 
+import pymonetdb
 from pymonetdb import Uploader
 
 from dfanalyzer.errors import InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
 
-log = logging.getLogger(__name__)
 # pymonetdb logs every failed connection attempt at ERROR; while MonetDB is away the 503 answers
 # (logged by the API) already say so, once per request instead of twice.
 logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
@@ -77,7 +77,7 @@ def is_conflict(error):
         "concurrency conflict" in text
 
 
-def is_connection_loss(pymonetdb, error):
+def is_connection_loss(error):
     """The connection broke (server stopped, killed, restarting) rather than a statement failing;
     statement errors carry a SQLSTATE (`42000!...`), socket and protocol errors do not."""
     if isinstance(error, (OSError, EOFError)):
@@ -200,9 +200,6 @@ class ServerStore(Store):
     """
 
     def __init__(self, monetdb_url, reader_url=None):
-        import pymonetdb
-
-        self._pymonetdb = pymonetdb
         self.url = public_url(monetdb_url)
         self._arguments = connection_arguments(monetdb_url)
         self._reader_arguments = self._reader_arguments_for(reader_url)
@@ -230,15 +227,16 @@ class ServerStore(Store):
 
     def _connect(self, arguments):
         try:
-            connection = self._pymonetdb.connect(**arguments, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-        except (self._pymonetdb.Error, OSError) as error:
+            connection = pymonetdb.connect(**arguments, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        except (pymonetdb.Error, OSError) as error:
             raise self.unavailable(error) from error
         connection.set_autocommit(True)
         return connection
 
     def unavailable(self, error):
-        return ServerGone(f"the MonetDB server at {self.url} cannot be reached ({str(error).strip() or type(error).__name__}); "
-                                "provenance is kept by the clients and sent again when it is back")
+        reason = str(error).strip() or type(error).__name__
+        return ServerGone(f"the MonetDB server at {self.url} cannot be reached ({reason}); provenance is kept by "
+                          "the clients and sent again when it is back")
 
     def _prepare_database(self):
         """Writer turn, catalog and read-only user; safe when several services start together."""
@@ -270,8 +268,8 @@ class ServerStore(Store):
         """Runs one statement, telling conflicts and a lost server apart from bad statements."""
         try:
             cursor.execute(_pyformat(sql), list(params) or None)
-        except (self._pymonetdb.Error, OSError, EOFError) as error:
-            if is_connection_loss(self._pymonetdb, error):
+        except (pymonetdb.Error, OSError, EOFError) as error:
+            if is_connection_loss(error):
                 raise self.unavailable(error) from error
             if is_conflict(error):
                 raise WriteConflict(f"another service wrote to {self.url} at the same time: {str(error).strip()}") from error
@@ -322,7 +320,7 @@ class ServerStore(Store):
     def _rollback_quietly(self, cursor):
         try:
             cursor.execute("ROLLBACK")
-        except (self._pymonetdb.Error, OSError, EOFError):
+        except (pymonetdb.Error, OSError, EOFError):
             pass  # MonetDB already ended an aborted transaction, or the connection is gone
 
     def on_foreign_write(self, callback):
@@ -353,7 +351,7 @@ class ServerStore(Store):
                 finally:
                     if isolated:
                         self._rollback_quietly(cursor)
-            except (self._pymonetdb.Error, WriteConflict) as error:
+            except (pymonetdb.Error, WriteConflict) as error:
                 raise QueryRejected(str(error).strip()) from error
         return columns, [tuple(plain_value(v) for v in row) for row in rows]
 
@@ -368,8 +366,10 @@ class ServerStore(Store):
                 if not tx.fetch("SELECT 1 FROM sys.users WHERE name = ?", [name]):
                     tx.execute(f'CREATE USER "{name}" WITH PASSWORD ? NAME ? SCHEMA sys',
                                [self._reader_arguments["password"], "DfAnalyzer read-only queries"])
+                elif name == READER_NAME:  # its password follows the owner's, which may have changed
+                    tx.execute(f'ALTER USER "{name}" WITH PASSWORD ?', [self._reader_arguments["password"]])
             self._grant_reader()
-        except self._pymonetdb.Error as error:
+        except pymonetdb.Error as error:
             raise InvalidInput(f"the MonetDB user {self._arguments['username']!r} cannot create or grant the read-only "
                                f"user {name!r} ({str(error).strip()}); connect as a user that may, or create a "
                                "read-only user yourself and name it with --monetdb-reader-url") from error

@@ -16,7 +16,7 @@ class ProvenanceConfigError(ProvenanceError, ValueError):
 def report_unusable_settings(error):
     """Logs, once per process and on one line, a setting that stops all recording (e.g. a
     malformed DFA_URL); True if `error` was such a setting. Training goes on without provenance."""
-    # Imported here: a plain fit without provenance must not load dfa_lib_python.
+    # Imported here: a plain Keras script loads keras_prov.errors but must not load dfa_lib_python.
     from dfa_lib_python.errors import ConfigurationError
 
     if not isinstance(error, ConfigurationError):

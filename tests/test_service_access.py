@@ -50,7 +50,7 @@ def test_the_capture_library_keras_prov_and_the_cli_send_dfa_token(locked_servic
     env = dict(os.environ, DFA_URL=locked_service.url, DFA_SPOOL_DIR=str(tmp_path / "spool"), DFA_TOKEN=TOKEN,
                PYTHONPATH=os.path.dirname(__file__), TF_CPP_MIN_LOG_LEVEL="2")
     script = ("from keras_prov_helpers import digits, tiny_model\nimport keras_prov\n"
-              "x, y = digits(32)\nmodel = tiny_model()\nmodel.provenance(dataflow_tag='locked_keras')\n"
+              "x, y = digits(32)\nmodel = tiny_model()\nmodel.provenance(dataflow_tag='locked_keras', store_weights=True)\n"
               "model.fit(x, y, epochs=1, verbose=0)\nassert keras_prov.flush(60)\n")
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -1,5 +1,8 @@
 """Saved queries are kept by the service; the paper's two analyses are offered where they apply."""
+import pytest
 import requests
+
+pytestmark = pytest.mark.both_backends  # SQL built here must run on either store
 
 DENSEED = {"tag": "denseed_like", "transformations": [
     {"tag": "TrainingModel", "sets": [

@@ -4,6 +4,8 @@ import requests
 
 import path_dataflow
 
+pytestmark = pytest.mark.both_backends  # SQL built here must run on either store
+
 
 @pytest.fixture(scope="module")
 def service(shared_dfa_service):

@@ -1,5 +1,8 @@
 """Saved queries are kept by the service; the paper's two analyses are offered where they apply."""
+import pytest
 import requests
+
+pytestmark = pytest.mark.both_backends  # SQL built here must run on either store
 
 DENSEED = {"tag": "denseed_like", "transformations": [
     {"tag": "TrainingModel", "sets": [
@@ -49,6 +52,7 @@ def test_save_list_replace_and_delete(shared_dfa_service):
     assert requests.delete(f"{url}/{created['id']}", timeout=30).ok
     assert requests.get(url, timeout=30).json()["saved"] == []
     assert requests.delete(f"{url}/{created['id']}", timeout=30).status_code == 404
+    assert requests.get(f"{url}/59199490395287732224", timeout=30).status_code == 422  # beyond BIGINT
 
 
 def test_paper_analyses_are_ready_examples(shared_dfa_service):

@@ -1,11 +1,13 @@
 """GET/POST/DELETE /api/v1/saved-queries: the SQL console's saved queries, and the paper's
 analyses as ready examples for the dataflows that can answer them."""
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from dfanalyzer import paper_analyses, reading, saved_queries
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse
+
+QUERY_ID = Path(..., ge=1, le=2**63 - 1, description="the id GET /api/v1/saved-queries lists")
 
 router = APIRouter(prefix="/api/v1/saved-queries", tags=["saved queries"], default_response_class=SafeJSONResponse)
 
@@ -53,11 +55,11 @@ def save_query(request: SavedQueryRequest, store=Depends(get_store)):
 
 
 @router.get("/{query_id}", response_model=SavedQuery)
-def saved_query(query_id: int, store=Depends(get_store)):
+def saved_query(query_id: int = QUERY_ID, store=Depends(get_store)):
     return SafeJSONResponse(saved_queries.get_saved(store, query_id))
 
 
 @router.delete("/{query_id}", response_model=DeletedAnswer)
-def delete_query(query_id: int, store=Depends(get_store)):
+def delete_query(query_id: int = QUERY_ID, store=Depends(get_store)):
     saved_queries.delete(store, query_id)
     return SafeJSONResponse({"deleted": query_id})

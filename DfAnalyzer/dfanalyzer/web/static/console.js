@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
-  const state = {columns: [], rows: [], truncated: false, schema: null};
+  const state = {columns: [], rows: [], truncated: false, saved: {}, examples: []};
 
   const editor = CodeMirror.fromTextArea($("sql"), {
     mode: "text/x-sql", lineNumbers: true, indentWithTabs: false, smartIndent: true, matchBrackets: true,
@@ -24,7 +24,6 @@
   async function loadSchema() {
     const dataflow = $("dataflow").value;
     const schema = await DFA.api(`/api/v1/schema${dataflow ? "?dataflow=" + encodeURIComponent(dataflow) : ""}`, {key: "schema"});
-    state.schema = schema;
     const tables = {};
     const browser = $("schema-browser");
     const parts = [];

@@ -103,9 +103,7 @@
   }
 
   function renderPicked() {
-    const names = {source: "source", target: "target", include: "include", exclude: "exclude",
-                   projection: "projection", selection: "selection"};
-    $("picked").innerHTML = LISTS.map(name => `<dt>${names[name]}</dt><dd>` + (query[name].map((value, index) =>
+    $("picked").innerHTML = LISTS.map(name => `<dt>${name}</dt><dd>` + (query[name].map((value, index) =>
       `<span class="chip">${e(value)}<button type="button" data-remove="${name}" data-index="${index}" title="remove">✕</button></span>`).join(" ") ||
       `<span class="muted">${name === "projection" ? "none: every join attribute" : "none"}</span>`) + "</dd>").join("");
     markRoles();
@@ -124,13 +122,10 @@
   $("roles").addEventListener("click", event => {
     const button = event.target.closest("[data-role]");
     if (!button || !selectedSet) return;
-    const list = query[button.dataset.role];
-    if (!list.includes(selectedSet)) list.push(selectedSet);
-    for (const other of ["source", "target", "include", "exclude"]) {
-      if (other !== button.dataset.role && ["include", "exclude"].includes(other) && ["include", "exclude"].includes(button.dataset.role)) {
-        query[other] = query[other].filter(s => s !== selectedSet);
-      }
-    }
+    const role = button.dataset.role;
+    if (!query[role].includes(selectedSet)) query[role].push(selectedSet);
+    const opposite = {include: "exclude", exclude: "include"}[role];  // a set cannot be both
+    if (opposite) query[opposite] = query[opposite].filter(s => s !== selectedSet);
     changed();
   });
   $("attributes").addEventListener("change", event => {

@@ -6,6 +6,7 @@ import pytest
 
 from dfanalyzer.errors import QueryRejected
 from dfanalyzer.ingest import Ingestor
+from dfanalyzer.store import session as session_module
 from dfanalyzer.store.embedded import EmbeddedStore
 
 
@@ -28,9 +29,11 @@ def test_a_limited_read_is_never_empty(store):
     assert answers == [[(2.5,)]] * 200
 
 
-def test_mixed_reads_and_writes_from_threads_all_match_the_truth(store):
+def test_mixed_reads_and_writes_from_threads_all_match_the_truth(store, monkeypatch):
     """Each thread writes its own rows and reads them back in every way a caller can; any
-    answer that differs from what the thread knows it wrote is recorded."""
+    answer that differs from what the thread knows it wrote is recorded. Connections are
+    replaced often meanwhile, as they are after thousands of statements in a long-running service."""
+    monkeypatch.setattr(session_module, "RECYCLE_AFTER_STATEMENTS", 150)
     wrong, errors = [], []
 
     def worker(k):
@@ -65,6 +68,8 @@ def test_mixed_reads_and_writes_from_threads_all_match_the_truth(store):
         thread.join()
     assert errors == [] and wrong == []
     assert store.read("SELECT COUNT(*) FROM t")[1] == [(600,)]
+    sessions = [store._writer, *store._service_readers.sessions, *store._query_readers.sessions]
+    assert all(session.recycled for session in sessions)
 
 
 def test_nulls_appended_to_an_added_column_are_found_by_is_null(store):

@@ -4,26 +4,13 @@ import pytest
 import requests
 
 import path_dataflow
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
 def service(shared_dfa_service):
     path_dataflow.seed(shared_dfa_service.url)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def type_and_run(page, sql):

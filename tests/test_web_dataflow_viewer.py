@@ -4,7 +4,7 @@ import pytest
 import requests
 
 import path_dataflow
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 
 HAND_WRITTEN = """
     SELECT i.source, t.epoch, t.loss, s.accuracy FROM paths.iload i
@@ -18,19 +18,6 @@ HAND_WRITTEN = """
 def service(shared_dfa_service):
     path_dataflow.seed(shared_dfa_service.url)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def click_set(page, set_tag):

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from prov_sample import post_sample_run
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 
 ELEMENTS = ("entity", "activity", "agent")
 
@@ -14,19 +14,6 @@ def service(shared_dfa_service):
     post_sample_run(shared_dfa_service.url, "graph-small", epochs=4, adaptations=2)
     post_sample_run(shared_dfa_service.url, "graph-long", epochs=40, adaptations=3)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def prov_records(service, execution):
@@ -90,4 +77,15 @@ def test_a_long_run_starts_with_its_sets_collapsed(page, service):
     page.page.wait_for_function("document.getElementById('prov-meta').dataset.groups === '0'")
     kinds, collapsed, _ = drawn(page)
     assert {kind: set(kinds.get(kind, [])) for kind in ELEMENTS} == records
+    assert page.problems == []
+
+
+def test_the_run_page_draws_the_interactive_graph_when_scrolled_to(page, service):
+    records = prov_records(service, "graph-small")
+    page.goto("/runs/graph-small")
+    page.page.wait_for_selector("#run-status:not(:empty)")
+    page.page.locator("#prov-graph-section").scroll_into_view_if_needed()
+    page.page.wait_for_selector("#prov-graph-section[data-ready]")
+    kinds, collapsed, _ = drawn(page)
+    assert collapsed == [] and {kind: set(kinds.get(kind, [])) for kind in ELEMENTS} == records
     assert page.problems == []

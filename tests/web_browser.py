@@ -4,6 +4,7 @@ import contextlib
 import os
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -13,10 +14,10 @@ SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 
 @contextlib.contextmanager
-def chromium():
+def chromium(extra_flags=()):
     """One headless Chromium for a test module."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + list(extra_flags))
         try:
             yield browser
         finally:
@@ -57,3 +58,18 @@ class WatchedPage:
 
     def close(self):
         self.context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a test module (import this fixture into the module)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, service):
+    """A WatchedPage on the module's `service` fixture."""
+    watched = WatchedPage(browser, service.url)
+    yield watched
+    watched.close()

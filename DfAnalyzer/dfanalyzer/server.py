@@ -10,6 +10,8 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 
 import uvicorn
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 GRACEFUL_SECONDS = 2  # requests in flight get this long after SIGTERM
 CLOSE_SECONDS = STOP_SECONDS - GRACEFUL_SECONDS - 2  # then the store gets this long to close
 PR_SET_PDEATHSIG = 1
+HARD_LIMIT_GRACE_SECONDS = 30
+WATCHDOG_EXIT = 70
 
 
 def _die_with_supervisor():
@@ -37,15 +41,34 @@ def _die_with_supervisor():
         os._exit(1)  # the supervisor was already gone
 
 
+def _watch_queries(store, query_timeout):
+    """The engine checks its time limit between operators only, so one operator can run on far
+    past it (a huge join). A query still running long after its limit ends this worker; the
+    supervisor starts a fresh one within seconds and clients replay what was not acknowledged."""
+    hard_limit = 2 * query_timeout + HARD_LIMIT_GRACE_SECONDS
+    while True:
+        time.sleep(1)
+        running = store.longest_query_seconds()
+        if running > hard_limit:
+            log.error("a user query has run %.0fs, past its limit of %ds and the engine does not stop it; "
+                      "restarting the worker", running, query_timeout)
+            logging.shutdown()
+            os._exit(WATCHDOG_EXIT)
+
+
 def serve(settings, fd, query_timeout, restarts):
     """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
     try:
-        store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout)
+        store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
+                           monetdb_reader_url=settings.monetdb_reader_url)
     except DfaError as error:
         print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
         return STARTUP_FAILURE_EXIT
     app = create_app(store, settings)
     app.state.worker_restarts = restarts
+    if query_timeout:
+        threading.Thread(target=_watch_queries, args=(store, query_timeout), daemon=True,
+                         name="query-watchdog").start()
     config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=2048,
                             timeout_graceful_shutdown=GRACEFUL_SECONDS)
     try:

@@ -7,19 +7,20 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends
 
+from dfanalyzer.api.answers import StoredAnswer
 from dfanalyzer.api.deps import get_ingestor
 
 router = APIRouter(prefix="/pde", tags=["original ingestion"])
 
 
-@router.post("/dataflow/json")
+@router.post("/dataflow/json", response_model=StoredAnswer)
 def post_dataflow(specification: dict[str, Any] = Body(...), ingestor=Depends(get_ingestor)):
     """Stores (or extends) a dataflow specification."""
     info = ingestor.ingest_dataflow(specification)
     return {"stored": "dataflow", "tag": info.tag}
 
 
-@router.post("/task/json")
+@router.post("/task/json", response_model=StoredAnswer)
 def post_task(message: dict[str, Any] = Body(...), ingestor=Depends(get_ingestor)):
     """Stores a task message. Elements this task already stored in a set are not stored again,
     so clients that re-send their accumulated datasets store each row once."""

@@ -9,6 +9,7 @@
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from dfanalyzer.api.answers import RunSummary as RunSummaryAnswer
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.download_name import content_disposition
 from dfanalyzer.api.encoding import SafeJSONResponse
@@ -21,6 +22,17 @@ from dfanalyzer.reading import list_executions
 
 router = APIRouter(tags=["provenance"])
 
+
+def _content(formats):
+    """The `responses=` entry documenting a 200 in each format's media type."""
+    media_types = {f.media_type.split(";")[0] for f in formats}
+    return {200: {"description": "the document or image",
+                  "content": {media_type: {"schema": {"type": "string"}} for media_type in sorted(media_types)}}}
+
+
+DOCUMENTS = _content(document_formats.FORMATS.values())
+IMAGES = _content(image_formats.FORMATS.values())
+
 FORMAT_HELP = "PROV format: " + ", ".join(document_formats.known())
 KIND_HELP = "prov: the provenance graph; spec: the dataflow specification"
 
@@ -31,7 +43,7 @@ def _document_response(text, document_format, name):
                     headers={"Content-Disposition": content_disposition(filename)})
 
 
-@router.get("/api/v1/executions/{execution}/prov")
+@router.get("/api/v1/executions/{execution}/prov", response_class=Response, responses=DOCUMENTS)
 def execution_prov(execution: str, format: str = Query("provn", description=FORMAT_HELP),
                    dataflow: str | None = None, store=Depends(get_store)):
     """The PROV document of one execution."""
@@ -40,7 +52,7 @@ def execution_prov(execution: str, format: str = Query("provn", description=FORM
     return _document_response(text, document_format, execution)
 
 
-@router.get("/api/v1/dataflows/{tag}/prov")
+@router.get("/api/v1/dataflows/{tag}/prov", response_class=Response, responses=DOCUMENTS)
 def dataflow_prov(tag: str, format: str = Query("provn", description=FORMAT_HELP), store=Depends(get_store)):
     """The PROV document of a dataflow: its plan and all its executions."""
     document_format = document_formats.get(format)
@@ -78,7 +90,7 @@ def _image_response(graph, image_format_name, name):
                     headers={"Content-Disposition": content_disposition(f"{name}.{image_format.name}")})
 
 
-@router.get("/api/v1/executions/{execution}/graph.{image_format}")
+@router.get("/api/v1/executions/{execution}/graph.{image_format}", response_class=Response, responses=IMAGES)
 def execution_graph(execution: str, image_format: str, kind: str = Query("prov", description=KIND_HELP),
                     fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
                     keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
@@ -89,7 +101,7 @@ def execution_graph(execution: str, image_format: str, kind: str = Query("prov",
     return _image_response(graph, image_format, execution)
 
 
-@router.get("/api/v1/dataflows/{tag}/graph.{image_format}")
+@router.get("/api/v1/dataflows/{tag}/graph.{image_format}", response_class=Response, responses=IMAGES)
 def dataflow_graph(tag: str, image_format: str, kind: str = Query("spec", description=KIND_HELP),
                    fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
                    keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
@@ -101,7 +113,7 @@ def dataflow_graph(tag: str, image_format: str, kind: str = Query("spec", descri
     return _image_response(graph, image_format, tag)
 
 
-@router.get("/api/v1/runs")
+@router.get("/api/v1/runs", response_model=list[RunSummaryAnswer])
 def runs(dataflow: str | None = None, store=Depends(get_store)):
     """Executions with dataflow, start and end, status and final metrics."""
     return SafeJSONResponse(RunSummary(store).list(dataflow))

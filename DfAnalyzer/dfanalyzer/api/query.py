@@ -1,11 +1,15 @@
 """POST /api/v1/query: read-only SQL while data arrives."""
+import asyncio
 import csv
 import io
+from functools import partial
 
-from fastapi import APIRouter, Depends, Query
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from dfanalyzer.api.answers import QueryAnswer
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import QueryRejected
@@ -14,26 +18,66 @@ from dfanalyzer.query_hints import quoting_hint
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 
+# User queries wait for a thread of their own: however many are slow, the threads that serve
+# ingestion and the other pages stay free.
+QUERY_THREADS = anyio.CapacityLimiter(8)
+DISCONNECT_POLL_SECONDS = 0.5
+
 
 class QueryRequest(BaseModel):
     sql: str = Field(..., description="one SELECT or WITH statement")
     limit: int = Field(1000, ge=1, le=10_000_000, description="at most this many rows are returned")
 
 
-@router.post("/query", response_class=SafeJSONResponse)
-def query(request: QueryRequest, format: str = Query("json", pattern="^(json|csv)$"), store=Depends(get_store)):
-    """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV."""
+def limited_forms(sql, limit):
+    """`sql` with its rows limited inside the engine, so that a huge result is never built: as a
+    derived table; else (two result columns share a name, which a derived table cannot hold)
+    with LIMIT appended; else (the query has its own LIMIT) as written."""
+    yield f"SELECT * FROM ({sql}\n) AS user_query LIMIT {int(limit)}", "Duplicate column names"
+    yield f"{sql}\nLIMIT {int(limit)}", "syntax error"
+    yield sql, None
+
+
+def run_limited(store, sql, limit):
+    """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back."""
     try:
-        sql = check_read_only(request.sql)
-    except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
-        raise UnknownTable(str(error) + quoting_hint(store, request.sql)) from None
-    try:
-        columns, rows = store.read(sql, limit=request.limit + 1, isolated=True)
+        for form, refusal_to_try_next in limited_forms(sql, limit):
+            try:
+                return store.read(form, limit=limit, isolated=True)
+            except QueryRejected as error:
+                if refusal_to_try_next is None or refusal_to_try_next not in str(error):
+                    raise
     except QueryRejected as error:
         raise QueryRejected(str(error) + quoting_hint(store, sql)) from None
+
+
+@router.post("/query", response_class=SafeJSONResponse, response_model=QueryAnswer,
+             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def query(request: Request, body: QueryRequest, format: str = Query("json", pattern="^(json|csv)$"),
+                store=Depends(get_store)):
+    """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV.
+
+    The query stops after the service's --query-timeout; a client that disconnects stops
+    waiting for it (the engine then drops it at its time limit).
+    """
+    try:
+        sql = check_read_only(body.sql)
+    except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
+        hint = await anyio.to_thread.run_sync(quoting_hint, store, body.sql, limiter=QUERY_THREADS)
+        raise UnknownTable(str(error) + hint) from None
+    work = asyncio.ensure_future(anyio.to_thread.run_sync(
+        partial(run_limited, store, sql, body.limit + 1), limiter=QUERY_THREADS))
+    while not work.done():
+        await asyncio.wait([work], timeout=DISCONNECT_POLL_SECONDS)
+        if not work.done() and await request.is_disconnected():
+            # The thread ends with the engine's statement, at the latest at its time limit.
+            work.add_done_callback(lambda done: done.cancelled() or done.exception())
+            work.cancel()
+            return Response(status_code=499)
+    columns, rows = work.result()
     columns = named_columns(sql, columns)
-    truncated = len(rows) > request.limit
-    rows = rows[: request.limit]
+    truncated = len(rows) > body.limit
+    rows = rows[: body.limit]
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

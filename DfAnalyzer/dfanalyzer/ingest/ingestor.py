@@ -1,11 +1,13 @@
 """The one entry point that writes provenance: used by the service and by embedded clients."""
-import threading
+import time
 from dataclasses import dataclass, field
 
 from dfanalyzer.errors import DfaError, InvalidInput, NotFound
 from dfanalyzer.identifiers import check_label
 from dfanalyzer.ingest.catalog import load_dataflow
 from dfanalyzer.ingest.executions import save_agents
+from dfanalyzer.ingest.fair_lock import FairLock
+from dfanalyzer.ingest.grouped_appends import GroupedAppends
 from dfanalyzer.ingest.ids import IdAllocator
 from dfanalyzer.ingest.specification import SpecificationWriter
 from dfanalyzer.ingest.tasks import TaskWriter
@@ -13,6 +15,7 @@ from dfanalyzer.ingest.values import now, timestamp
 
 MESSAGE_KINDS = ("dataflow", "execution", "task")
 ID_CHUNK = 200  # message ids per statement when checking and recording them
+TRANSACTION_SECONDS = 0.3  # a batch is committed in parts of about this long (plus one message)
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Ingestor:
         self._specifications = SpecificationWriter(self._ids)
         self._dependents = {}
         self._task_writer = TaskWriter(self._ids, self._executions, self._tasks, self._dependents)
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     def ingest_dataflow(self, spec):
         """Stores a dataflow specification (POST /pde/dataflow/json)."""
@@ -62,13 +65,33 @@ class Ingestor:
             return self._save_task(tx, message, skip_stored_elements)
 
     def ingest_batch(self, messages):
-        """Stores a batch of {id, kind, body} messages in one transaction, each id once."""
+        """Stores a batch of {id, kind, body} messages, each id once and each message whole.
+
+        The batch is written in transactions of about TRANSACTION_SECONDS each, so that a large
+        batch never keeps other clients' writes waiting long. A bad message raises
+        MessageRejected: the messages before it may be stored already, none after it; sending
+        the batch again without it stores the rest, each id once."""
         messages = self._validated(messages)
         result = BatchResult()
-        with self._transaction() as tx:
-            seen = self._stored_ids(tx, [m["id"] for m in messages])
-            stored_now = []
-            for message in messages:
+        remaining = messages
+        while remaining:
+            with self._transaction() as tx:
+                grouped = GroupedAppends(tx)
+                remaining = self._ingest_part(grouped, remaining, result)
+                grouped.flush()
+        return result
+
+    def _ingest_part(self, tx, messages, result):
+        """Stores messages until the transaction has run TRANSACTION_SECONDS; returns the rest."""
+        started = time.monotonic()
+        stored_now, seen = [], set()
+        position = 0
+        over_time = False
+        while position < len(messages) and not over_time:
+            block = messages[position:position + ID_CHUNK]
+            seen |= self._stored_ids(tx, [m["id"] for m in block])
+            for message in block:
+                position += 1
                 if message["id"] in seen:
                     result.duplicates.append(message["id"])
                     result.acknowledged.append(message["id"])
@@ -80,8 +103,11 @@ class Ingestor:
                 seen.add(message["id"])
                 stored_now.append(message["id"])
                 result.acknowledged.append(message["id"])
-            self._record_ids(tx, stored_now)
-        return result
+                over_time = time.monotonic() - started >= TRANSACTION_SECONDS
+                if over_time:
+                    break
+        self._record_ids(tx, stored_now)
+        return messages[position:]
 
     def _validated(self, messages):
         if not isinstance(messages, list):

@@ -55,10 +55,20 @@ class Store(abc.ABC):
     def close(self):
         """Releases connections and locks."""
 
+    def on_foreign_write(self, callback):
+        """Registers `callback`, called at the start of a write transaction when another process
+        has written to the database since this store's last write (so caches may be stale).
+        Only a MonetDB server has other writers; embedded MonetDB belongs to one process."""
+
     def ping(self):
         """Raises when the store does not answer; never waits behind other work where the
         store can avoid it (GET /health)."""
         self.read("SELECT 1")
+
+    def longest_query_seconds(self):
+        """How long the longest user query (an `isolated` read) in flight has run; 0 if none or
+        when the store does not track it."""
+        return 0.0
 
     def create_catalog(self):
         with self.write() as tx:

@@ -7,10 +7,10 @@ import queue
 import threading
 import time
 
-from dfanalyzer.errors import StoreUnavailable
+from dfanalyzer.errors import QueryRejected, StoreUnavailable
 from dfanalyzer.identifiers import quote
 from dfanalyzer.store.base import Store, Transaction, plain_value
-from dfanalyzer.store.engine import ffi
+from dfanalyzer.store.engine import EngineError, ffi
 from dfanalyzer.store.heap_lock import HeapLock
 from dfanalyzer.store.session import Session
 
@@ -108,7 +108,7 @@ class EmbeddedStore(Store):
             result is refused with QueryRejected.
     """
 
-    def __init__(self, database_dir, query_timeout=30, query_result_bytes=256 * 2**20):
+    def __init__(self, database_dir, query_timeout=30, query_result_bytes=100 * 2**20):
         if ffi is None:
             raise StoreUnavailable(
                 "embedded MonetDB (monetdbe) is not installed; run `bash scripts/bootstrap.sh`, or use a "
@@ -121,6 +121,7 @@ class EmbeddedStore(Store):
         self._write_lock = threading.Lock()
         self._schema_version = 0
         self._heap_lock = HeapLock()
+        self._query_starts = {}  # session thread -> when its user query started
         self._anchor = self._writer = None
         self._service_readers = self._query_readers = _SessionPool([])
         try:
@@ -183,12 +184,24 @@ class EmbeddedStore(Store):
         result = self._service_readers.call(lambda connection: connection.run(sql, params, max_rows=limit))
         return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
 
+    def longest_query_seconds(self):
+        started = list(self._query_starts.values())
+        return time.monotonic() - min(started) if started else 0.0
+
     def _read_isolated(self, connection, sql, params, limit):
+        self._query_starts[threading.get_ident()] = time.monotonic()
         connection.run("START TRANSACTION")
         try:
             result = connection.run(sql, params, max_rows=limit, max_bytes=self.query_result_bytes)
+        except EngineError as error:
+            if "aborted due to timeout" not in str(error):
+                raise
+            raise QueryRejected(f"the query was stopped after the service's limit of {self.query_timeout}s "
+                                "(`dfanalyzer start --query-timeout`); make it cheaper, e.g. filter before "
+                                "joining, or raise the limit") from None
         finally:
             connection.run("ROLLBACK")
+            self._query_starts.pop(threading.get_ident(), None)
         return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
 
     @contextlib.contextmanager

@@ -30,7 +30,7 @@ with warnings.catch_warnings():
 HUGEINT_TYPE = 5  # monetdbe_types has a gap where 128-bit integers would be; 0.11 cannot return them
 # Bytes a Python value of a converted row costs, roughly: what the result-memory cap counts.
 VALUE_OVERHEAD = 40
-PREPARED_STATEMENTS = 64  # kept per connection
+PREPARED_STATEMENTS = 256  # kept per connection
 
 
 class EngineError(QueryRejected):
@@ -159,6 +159,7 @@ class EngineConnection:
 
     def __init__(self, database_dir, query_timeout=0, heap_lock=None, writes=False):
         self.heap_lock = heap_lock or HeapLock()
+        self.query_timeout = query_timeout  # user queries have one; they let waiting writers go first
         self.writes = writes
         self.thread = threading.get_ident()
         self.statements = 0
@@ -175,6 +176,7 @@ class EngineConnection:
         self._statements = {}  # SQL -> prepared statement, least recently used first
         self._schema_version = 0
         self.prepares = 0
+        self.transactions = 0
 
     def run(self, sql, params=(), max_rows=None, max_bytes=None):
         """Runs one statement with `params` bound to its `?`; returns its Result, at most
@@ -182,7 +184,7 @@ class EngineConnection:
         if self.writes:
             with self.heap_lock.exclusive():
                 return self._run(sql, params, max_rows, max_bytes)
-        with self.heap_lock.shared():
+        with self.heap_lock.shared(yield_to_writers=self.query_timeout > 0):
             return self._run(sql, params, max_rows, max_bytes)
 
     def run_unguarded(self, sql):
@@ -191,6 +193,8 @@ class EngineConnection:
 
     def _run(self, sql, params, max_rows, max_bytes):
         self.statements += 1
+        if sql == "START TRANSACTION":
+            self.transactions += 1
         result_pointer = ffi.new("monetdbe_result **")
         affected = ffi.new("monetdbe_cnt *")
         if params:

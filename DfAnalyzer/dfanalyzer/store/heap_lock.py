@@ -5,14 +5,16 @@ the results of concurrent reads, and may move them: a read running meanwhile ret
 freed memory (an empty string where the row holds text, measured in tests/test_store_embedded.py)
 or crashes. So read statements run under the shared side (side by side with each other) and
 write statements under the exclusive side. A writer waits for the reads in flight, which the
-query time limit bounds, and reads arriving after a waiting writer let it go first.
+query time limit bounds. User queries arriving after a waiting writer let it go first; the
+service's own short reads do not, so that pages keep answering while a writer waits behind a
+slow user query.
 """
 import contextlib
 import threading
 
 
 class HeapLock:
-    """Many readers or one writer; a waiting writer goes before readers that arrive later."""
+    """Many readers or one writer."""
 
     def __init__(self):
         self._condition = threading.Condition()
@@ -21,9 +23,10 @@ class HeapLock:
         self._writers_waiting = 0
 
     @contextlib.contextmanager
-    def shared(self):
+    def shared(self, yield_to_writers=False):
+        """Held by reads; with `yield_to_writers` a read also waits for writers already waiting."""
         with self._condition:
-            while self._writing or self._writers_waiting:
+            while self._writing or (yield_to_writers and self._writers_waiting):
                 self._condition.wait()
             self._readers += 1
         try:

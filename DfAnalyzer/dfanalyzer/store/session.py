@@ -4,11 +4,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dfanalyzer.store.engine import EngineConnection
 
-# The engine keeps memory per prepared statement until its connection closes (about 16 KB each,
-# measured on monetdbe 0.11), and maybe some per statement run, so a connection is replaced after
-# this many prepares or statements: the engine's memory stays bounded.
-RECYCLE_AFTER_PREPARES = 500
-RECYCLE_AFTER_STATEMENTS = 20_000
+# The engine keeps memory per prepared statement (about 16 KB each) and per explicit transaction
+# (about 2 KB, more at first) until the connection closes, measured on monetdbe 0.11; closing
+# gives it back. So a connection is replaced after this many of either, or of statements: the
+# engine's memory stays bounded.
+RECYCLE_AFTER_PREPARES = 300
+RECYCLE_AFTER_TRANSACTIONS = 500
+RECYCLE_AFTER_STATEMENTS = 5_000
 
 
 class Session:
@@ -60,6 +62,7 @@ class Session:
             connection = self._connection
             if (self.recycle and not keep_open and connection is not None
                     and (connection.prepares >= RECYCLE_AFTER_PREPARES
+                         or connection.transactions >= RECYCLE_AFTER_TRANSACTIONS
                          or connection.statements >= RECYCLE_AFTER_STATEMENTS)):
                 self._connection = None
                 self.recycled += 1

@@ -35,7 +35,8 @@ class BuildPyWithHook(build_py):
             self.copy_file(os.path.join(HOOK_FOLDER, HOOK_PTH), os.path.join(self.build_lib, HOOK_PTH))
 
     def get_outputs(self, include_bytecode=True):
-        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, HOOK_PTH)]
+        hook = [] if self.editable_mode else [os.path.join(self.build_lib, HOOK_PTH)]
+        return super().get_outputs(include_bytecode) + hook
 
 
 class EditableWheelWithHook(editable_wheel):

@@ -4,7 +4,7 @@ without it.
 Two throw-away virtual environments, identical but for the hook: both reach this environment's
 packages and this checkout through a .pth line; only one has keras_prov_hook.py and its .pth file
 (as a wheel of this repository installs them). Each command runs `--runs` times in each
-environment, interleaved (A, B, A, B, ...) so that a machine busy with other work weighs on both
+environment, interleaved (A, B, B, A, A, B, ...) so that a machine busy with other work weighs on both
 alike. Prints the median and mean wall time per environment and the difference of the medians.
 Targets: +2 ms for interpreter start, +5 ms for `import keras`. On a busy machine the wall-time
 difference is noisy, so it also prints what `python -X importtime` attributes to the hook's own
@@ -72,8 +72,9 @@ def main():
             for python in (without, with_hook):  # warm the file cache before measuring
                 wall_time(python, code, environment)
             times = {without: [], with_hook: []}
-            for _ in range(args.runs):
-                for python in (without, with_hook):
+            for run in range(args.runs):
+                order = (without, with_hook) if run % 2 == 0 else (with_hook, without)  # neither always first
+                for python in order:
                     times[python].append(wall_time(python, code, environment) * 1000)
             base, hooked = times[without], times[with_hook]
             difference = statistics.median(hooked) - statistics.median(base)

@@ -16,5 +16,6 @@ bench: setup
 	.venv/bin/python bench/client_overhead.py
 	.venv/bin/python bench/overhead.py
 	.venv/bin/python bench/import_hook.py
+	.venv/bin/python bench/cluster.py
 	.venv/bin/python bench/console.py
 	.venv/bin/python bench/web.py

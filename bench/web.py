@@ -5,9 +5,12 @@ learning_rate, elapsed_time) through the ingest API, plus one 10,000-epoch run, 
 median of 5 page loads of: the runs page until its table is drawn, a run page until its first
 chart is drawn, a 20-run comparison until its charts are drawn, the 10,000-epoch run's chart, and
 the live latency from an epoch's end in a real Keras training to its point on the open run page.
+Then it leaves a live run page open for --soak-minutes while an epoch is stored every second and
+prints the service's resident memory and the page's JavaScript heap (after a garbage collection)
+at its start and end.
 
     python bench/web.py                 # 1,000 runs × 200 epochs (the issue's figure)
-    python bench/web.py --runs 50       # quicker while developing
+    python bench/web.py --runs 50 --soak-minutes 1    # quicker while developing
 """
 import argparse
 import os
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
@@ -120,10 +124,72 @@ def live_latency(browser, url, spool_dir):
     return statistics.median(latencies), len(latencies)
 
 
+def resident_mb(pid):
+    """Resident memory of a process and its descendants (the service's supervisor and worker), MB."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grown = {pid}, True
+    while grown:
+        children = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grown = bool(children)
+    total = 0
+    for member in tree:
+        try:
+            with open(f"/proc/{member}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def soak(url, pid, minutes):
+    """A live run page open for `minutes` while one epoch a second is stored; memory at both ends."""
+    seeder = RunSeeder(url, "benchsoak")
+    hyperparameters = {"optimizer_name": "sgd", "learning_rate": 0.01, "batch_size": 32, "epochs": 100_000}
+    training = seeder.run("soak", hyperparameters, epochs=10, status="RUNNING")
+    stop = threading.Event()
+
+    def feed():
+        epoch = 10
+        while not stop.wait(1.0):
+            epoch += 1
+            seeder.add_epochs("soak", training, hyperparameters, epoch, epoch)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    with chromium(["--enable-precise-memory-info", "--js-flags=--expose-gc"]) as browser:
+        page = WatchedPage(browser, url)
+        p = page.goto("/runs/soak?dataflow=benchsoak")
+        p.wait_for_function("document.querySelector('#charts .chart')")
+        heap = "() => { gc(); return performance.memory.usedJSHeapSize / 1048576; }"
+        feeder.start()
+        time.sleep(20)   # past the first draws and caches
+        samples = [(resident_mb(pid), p.evaluate(heap), p.evaluate(CHART_POINTS_JS))]
+        time.sleep(minutes * 60)
+        samples.append((resident_mb(pid), p.evaluate(heap), p.evaluate(CHART_POINTS_JS)))
+        stop.set()
+        feeder.join()
+        problems = page.problems
+        page.close()
+    (rss0, heap0, points0), (rss1, heap1, points1) = samples
+    print(f"live run page open {minutes:g} min, one epoch stored per second ({points0} -> {points1} points drawn):")
+    print(f"  service resident memory {rss0:7.1f} MB -> {rss1:7.1f} MB (supervisor and worker)")
+    print(f"  page JavaScript heap    {heap0:7.1f} MB -> {heap1:7.1f} MB (after gc)")
+    if problems:
+        print(f"  page problems: {problems}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--soak-minutes", type=float, default=5)
     arguments = parser.parse_args()
     work = tempfile.mkdtemp(prefix="dfa-bench-web-")
     service = ServiceProcess(os.path.join(work, "data")).start()
@@ -150,6 +216,8 @@ def main():
                 print(f"  {name:38s} {median:6.2f} s   (target <= {target} s)")
             latency, count = live_latency(browser, service.url, os.path.join(work, "spool"))
             print(f"  {'live: epoch end -> point on the chart':38s} {latency:6.2f} s   (target <= 2 s; median of {count} epochs)")
+        if arguments.soak_minutes > 0:
+            soak(service.url, service.process.pid, arguments.soak_minutes)
     finally:
         service.stop()
         shutil.rmtree(work, ignore_errors=True)

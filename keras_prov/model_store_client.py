@@ -177,7 +177,7 @@ class ModelStoreClient:
                 if response.status_code >= 400:
                     raise UploadRefused(response.status_code, response.text[:500])
         except UploadRefused as error:
-            if error.status not in (404, 408, 429) and error.status < 500 and os.path.exists(
+            if error.status not in (401, 404, 408, 429) and error.status < 500 and os.path.exists(
                     os.path.join(staging, PENDING_FILE)):
                 os.remove(os.path.join(staging, PENDING_FILE))  # refused as bad: retrying cannot help
             logger.warning("keras_prov: DfAnalyzer at %s refused the trained model (%s); its files are kept in %s",

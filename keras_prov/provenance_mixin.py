@@ -114,7 +114,7 @@ def settings_for_call(model, provenance=None, hyperparameters=None, hyps=None, r
         current = provenance
     elif isinstance(provenance, str):
         if not (isinstance(current, Provenance) and current.dataflow_tag == provenance):
-            current = Provenance(provenance)
+            current = Provenance(provenance, hyperparameters=hyperparameters is not False)
     elif current is False or current is None:
         if current is False and not asked:
             return None

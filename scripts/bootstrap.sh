@@ -21,7 +21,7 @@ if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ] && "$venv/bin/python" -c "import monetdbe, keras_prov, dfa_lib_python, dfanalyzer" 2>/dev/null; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs_hash" ] && "$venv/bin/python" -c "import monetdbe, keras_prov, dfa_lib_python, dfanalyzer, keras_prov_hook" 2>/dev/null; then
   exit 0
 fi
 

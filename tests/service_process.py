@@ -22,11 +22,15 @@ class ServiceProcess:
         data_dir: data directory of the service (kept across restarts).
         port: TCP port; a free one when None.
         token: started with this access token (DFA_TOKEN), which `query()` then sends.
+        monetdb_url: a MonetDB server to store into instead of embedded MonetDB.
+        extra_args: more `dfanalyzer start` options, e.g. ["--models-dir", path].
     """
 
-    def __init__(self, data_dir, port=None, token=None):
+    def __init__(self, data_dir, port=None, token=None, monetdb_url=None, extra_args=()):
         self.data_dir = str(data_dir)
         self.token = token
+        self.monetdb_url = monetdb_url
+        self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.data_dir + ".log")
@@ -35,7 +39,9 @@ class ServiceProcess:
     def start(self, timeout=60):
         log = open(self.log_path, "ab")
         command = [sys.executable, "-m", "dfanalyzer", "start", "--foreground",
-                   "--port", str(self.port), "--data-dir", self.data_dir]
+                   "--port", str(self.port), "--data-dir", self.data_dir, *self.extra_args]
+        if self.monetdb_url:
+            command += ["--monetdb-url", self.monetdb_url]
         environment = dict(os.environ, **({"DFA_TOKEN": self.token} if self.token else {}))
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
         deadline = time.monotonic() + timeout

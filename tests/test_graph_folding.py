@@ -69,3 +69,17 @@ def test_view_reads_every_relation_of_the_document():
     relations = [r for r in document.get_records() if r.is_relation()]
     # every relation is an edge, plus one hadPlan edge for the execution's plan
     assert len(view.edges) == len(relations) + 1
+
+
+def test_a_thousand_runs_overview_draws_the_first_and_last_and_counts_the_rest():
+    from dfanalyzer.graph import RunOverview
+
+    runs = [{"execution": f"run-{n}", "status": "FINISHED", "metrics": {"loss": 1.0 / (n + 1)}} for n in range(1000)]
+    overview = RunOverview("sweep", runs)
+    assert [run["execution"] for run in overview.drawn_runs()] == \
+        [f"run-{n}" for n in list(range(24)) + list(range(976, 1000))]
+    agraph = overview.agraph()  # nodes read their attributes from the graph: keep it alive while reading
+    labels = [node.attr["label"] for node in agraph.nodes()]
+    assert "… 952 executions …" in labels
+    assert sum(label.startswith("run-") for label in labels) == 48
+    assert "sweep\\n(plan · 1000 executions)" in labels

@@ -66,3 +66,10 @@ def test_paper_analyses_are_ready_examples(shared_dfa_service):
         {"tag": "T", "sets": [{"tag": "oT", "type": "OUTPUT", "attributes": [{"name": "x", "type": "NUMERIC"}]}]}]})
     assert requests.get(shared_dfa_service.url + "/api/v1/saved-queries", params={"dataflow": "plain"},
                         timeout=30).json()["examples"] == []
+
+
+def test_without_a_dataflow_the_examples_of_every_dataflow_that_has_them(shared_dfa_service):
+    seed_denseed(shared_dfa_service)
+    examples = requests.get(shared_dfa_service.url + "/api/v1/saved-queries", timeout=30).json()["examples"]
+    assert {e["name"].rsplit("(", 1)[1].rstrip(")") for e in examples} == {"denseed_like"}
+    assert len(examples) == 2

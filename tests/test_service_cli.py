@@ -45,7 +45,7 @@ def test_an_unreachable_monetdb_server_is_reported(tmp_path):
     result = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
                         "--monetdb-url", "monetdb://monetdb:monetdb@127.0.0.1:1/provenance")
     assert result.returncode == 1
-    assert "cannot reach MonetDB server at 127.0.0.1:1/provenance" in result.stderr
+    assert "the MonetDB server at monetdb://monetdb@127.0.0.1:1/provenance cannot be reached" in result.stderr
     malformed = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
                            "--monetdb-url", "postgres://x")
     assert malformed.returncode == 1 and "monetdb://user:password@host:50000/database" in malformed.stderr

@@ -160,3 +160,15 @@ def test_keyword_attributes_and_hyphenated_dataflows_can_be_queried(shared_dfa_s
     assert keyword.status_code == 400 and '"set"' in keyword.json()["detail"]
     named = query('SELECT count(*), max("start") FROM "keras-alexnet-df".otrain').json()
     assert named["columns"] == ["count(*)", 'max("start")']
+
+
+def test_malformed_task_and_specification_parts_are_422(shared_dfa_service):
+    service = shared_dfa_service
+    post(service, "/pde/dataflow/json", SPEC)
+    not_a_list = post(service, "/pde/task/json", dict(task("e1", "TrainingModel", "RUNNING", exec_tag="shape"),
+                                                      sets=[{"tag": "oTrainingModel", "elements": 5}]))
+    assert not_a_list.status_code == 422 and "'elements'" in not_a_list.json()["detail"]
+    program = {"tag": "TrainingModel", "programs": [{"name": "p" * 300, "path": "train.py"}], "sets": []}
+    long_program = post(service, "/pde/dataflow/json", dict(SPEC, transformations=SPEC["transformations"] + [program]))
+    assert long_program.status_code == 422 and "program name" in long_program.json()["detail"]
+    assert_up(service)

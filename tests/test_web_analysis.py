@@ -2,7 +2,7 @@
 (and the scatter), the brush lives in the URL, the scatter has a log axis."""
 import pytest
 
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder
 
 RATES = [0.0005, 0.001, 0.003, 0.01, 0.03, 0.1]
@@ -15,19 +15,6 @@ def service(shared_dfa_service):
         seeder.run(f"lr-{index}", {"optimizer_name": "sgd", "learning_rate": rate, "batch_size": 32 * (1 + index % 2),
                                    "epochs": 3, "dropout": 0.5}, epochs=3)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def linked_runs(p):

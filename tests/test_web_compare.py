@@ -2,7 +2,7 @@
 adaptations by default, everything on demand, one curve per run with a hover showing every run."""
 import pytest
 
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder
 
 BASE = {"optimizer_name": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 6, "dropout": 0.5}
@@ -20,19 +20,6 @@ def service(shared_dfa_service):
     for tag, (hyperparameters, adaptations, layers) in RUNS.items():
         seeder.run(tag, hyperparameters, epochs=6, adaptations=adaptations, layers=layers)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def shown_rows(p, group):

@@ -78,3 +78,14 @@ def test_a_long_run_starts_with_its_sets_collapsed(page, service):
     kinds, collapsed, _ = drawn(page)
     assert {kind: set(kinds.get(kind, [])) for kind in ELEMENTS} == records
     assert page.problems == []
+
+
+def test_the_run_page_draws_the_interactive_graph_when_scrolled_to(page, service):
+    records = prov_records(service, "graph-small")
+    page.goto("/runs/graph-small")
+    page.page.wait_for_selector("#run-status:not(:empty)")
+    page.page.locator("#prov-graph-section").scroll_into_view_if_needed()
+    page.page.wait_for_selector("#prov-graph-section[data-ready]")
+    kinds, collapsed, _ = drawn(page)
+    assert collapsed == [] and {kind: set(kinds.get(kind, [])) for kind in ELEMENTS} == records
+    assert page.problems == []

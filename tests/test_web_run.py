@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from web_browser import WatchedPage, chromium
+from web_browser import WatchedPage, browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder
 
 HYPERPARAMETERS = {"optimizer_name": "sgd", "learning_rate": 0.01, "batch_size": 32, "epochs": 7, "dropout": 0.2}
@@ -22,19 +22,6 @@ def service(shared_dfa_service):
     seeder.run("broken", HYPERPARAMETERS, epochs=2, status="FAILED")
     seeder.run("long", HYPERPARAMETERS, epochs=3000, test=False)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 POINTS_JS = """() => [...document.querySelectorAll('#charts .chart')].map(el => {
@@ -113,7 +100,7 @@ TRAINING = textwrap.dedent("""
     x, y = rng.random((64, 8)).astype("float32"), rng.integers(0, 2, 64)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="relu"),
                               keras.layers.Dense(2, activation="softmax")])
-    model.provenance(dataflow_tag="weblive", exec_tag="live-run", store_model=False)
+    model.provenance(dataflow_tag="weblive", exec_tag="live-run")
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=14, batch_size=32, validation_split=0.25, verbose=0, callbacks=[Slow()])
     keras.flush(60)
@@ -151,6 +138,12 @@ def test_training_started_while_its_page_is_open_appears_live(page, service, tmp
     p.wait_for_function(f"({POINTS_JS})().some(c => c.loss === 14)", timeout=30_000)
     assert p.locator("#epochs tbody tr").count() == 14
     assert page.problems == []
+    # The trained model (stored as the program ended) is listed with its digest and a download.
+    p.reload()
+    p.wait_for_selector("#models a[download]")
+    assert len(p.text_content("#models code").split()[-1]) == 64
+    download = requests.get(service.url + p.get_attribute("#models a[download]", "href"), timeout=30)
+    assert download.ok and len(download.content) > 1000
 
 
 def test_service_down_is_said_in_the_page_and_cleared_when_it_is_back(browser, dfa_service):

@@ -3,7 +3,7 @@ filters, differences only, selection, CSV, dark mode, keyboard."""
 import pytest
 import requests
 
-from web_browser import WatchedPage, chromium
+from web_browser import browser, page  # noqa: F401 (fixtures)
 from web_seed import RunSeeder, curve
 
 RUNS = {
@@ -19,19 +19,6 @@ def service(shared_dfa_service):
     for tag, hyperparameters in RUNS.items():
         seeder.run(tag, hyperparameters, epochs=4)
     return shared_dfa_service
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, service):
-    watched = WatchedPage(browser, service.url)
-    yield watched
-    watched.close()
 
 
 def table_rows(page):
@@ -114,4 +101,41 @@ def test_dark_mode_is_remembered(page):
     assert background == ("rgb(20, 23, 28)" if other == "dark" else "rgb(246, 247, 249)")
     if other == "dark":
         page.screenshot("runs-dark.png")
+    assert page.problems == []
+
+
+def test_metrics_switch_between_last_best_and_an_epoch(service):
+    def loss_of(**params):
+        answer = requests.get(service.url + "/api/v1/runs/table", params={"dataflow": "webruns", **params}, timeout=30)
+        assert answer.ok, answer.text
+        body = answer.json()
+        return {row["execution"]: row["m:loss"] for row in body["rows"]}, body
+
+    rate = RUNS["mid-run"]["learning_rate"]
+    last, _ = loss_of()
+    best, _ = loss_of(mode="best")
+    second, body = loss_of(mode="epoch", epoch=2)
+    assert last["mid-run"] == pytest.approx(curve(4, rate)["loss"])
+    assert best["mid-run"] == pytest.approx(curve(4, rate)["loss"])   # the loss only falls: best is the last
+    assert second["mid-run"] == pytest.approx(curve(2, rate)["loss"])
+    assert [c["label"] for c in body["columns"] if c["key"] == "m:loss"] == ["loss @2"]
+    refused = requests.get(service.url + "/api/v1/runs/table", params={"dataflow": "webruns", "mode": "epoch"},
+                           timeout=30)
+    assert refused.status_code == 422 and "epoch=K" in refused.text
+
+
+def test_a_running_run_updates_in_the_table_without_a_reload(page, service):
+    seeder = RunSeeder(service.url, "webrunslive")
+    hyperparameters = RUNS["mid-run"]
+    training = seeder.run("still-training", hyperparameters, epochs=2, status="RUNNING")
+    p = page.goto("/?dataflow=webrunslive")
+    rows = table_rows(page)
+    assert rows[0]["status"] == "RUNNING" and rows[0]["epochs"] == "2"
+    p.evaluate("window.stillTheSamePage = true")
+    seeder.add_epochs("still-training", training, hyperparameters, 3, 5)
+    p.wait_for_function("document.querySelector(\"td[data-key='epochs']\").textContent === '5'", timeout=30_000)
+    seeder.finish("still-training", training)
+    p.wait_for_function("document.querySelector(\"td[data-key='status']\").textContent === 'FINISHED'",
+                        timeout=30_000)
+    assert p.evaluate("window.stillTheSamePage") is True
     assert page.problems == []

@@ -14,10 +14,10 @@ SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 
 @contextlib.contextmanager
-def chromium():
+def chromium(extra_flags=()):
     """One headless Chromium for a test module."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + list(extra_flags))
         try:
             yield browser
         finally:

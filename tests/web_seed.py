@@ -121,6 +121,18 @@ class RunSeeder:
             messages.append(testing)
         return messages, training
 
+    def add_epochs(self, exec_tag, training, hyperparameters, first, last):
+        """Stores epochs `first`..`last` of a RUNNING run."""
+        message, _ = self.task(exec_tag, "TrainingModel", "RUNNING",
+                               [("oTrainingModel", self.epoch_rows(hyperparameters, first, last))], task_id=training)
+        self.post([message])
+
+    def finish(self, exec_tag, training):
+        """Ends the training task of a RUNNING run."""
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        message, _ = self.task(exec_tag, "TrainingModel", "FINISHED", [], task_id=training, start=stamp, end=stamp)
+        self.post([message])
+
     @staticmethod
     def epoch_rows(hyperparameters, first, last, seed=0.0, adaptations=()):
         rate = hyperparameters.get("learning_rate") or 0.01

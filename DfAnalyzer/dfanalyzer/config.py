@@ -27,6 +27,10 @@ class Settings:
         insecure: serve a non-loopback address without a token, on purpose.
         cors_origins: origins allowed to call the API from a browser (`DFA_CORS_ORIGINS`, comma
             separated); none by default, so no CORS header is sent.
+        monetdb_reader_url: `monetdb://user:pass@host:50000/db` of the read-only user that runs user
+            SQL on a server (`DFA_MONETDB_READER_URL`); default: `dfanalyzer_reader`, created by the service.
+        models_path: where trained model files live (`DFA_MODELS_DIR`), default `<data_dir>/models`;
+            every service of one MonetDB database must be given the same (shared) folder.
     """
 
     host: str = DEFAULT_HOST
@@ -36,10 +40,13 @@ class Settings:
     token: str | None = None
     insecure: bool = False
     cors_origins: tuple = ()
+    monetdb_reader_url: str | None = None
+    models_path: str | None = None
 
     @classmethod
     def from_sources(cls, host=None, port=None, data_dir=None, monetdb_url=None, token=None, insecure=False,
-                     cors_origins=None, environ=os.environ):
+                     cors_origins=None, environ=os.environ, monetdb_reader_url=None, models_dir=None):
+        models_path = models_dir or environ.get("DFA_MODELS_DIR")
         origins = cors_origins or environ.get("DFA_CORS_ORIGINS") or ""
         if isinstance(origins, str):
             origins = [origin.strip() for origin in origins.split(",")]
@@ -51,6 +58,8 @@ class Settings:
             token=token or environ.get("DFA_TOKEN") or None,
             insecure=bool(insecure),
             cors_origins=tuple(origin for origin in origins if origin),
+            monetdb_reader_url=monetdb_reader_url or environ.get("DFA_MONETDB_READER_URL") or None,
+            models_path=os.path.abspath(models_path) if models_path else None,
         )
 
     @property
@@ -72,7 +81,8 @@ class Settings:
         can read (the URL may hold a password)."""
         environment = dict(environ)
         for name, value in (("DFA_MONETDB_URL", self.monetdb_url), ("DFA_TOKEN", self.token),
-                            ("DFA_CORS_ORIGINS", ",".join(self.cors_origins))):
+                            ("DFA_CORS_ORIGINS", ",".join(self.cors_origins)),
+                            ("DFA_MONETDB_READER_URL", self.monetdb_reader_url), ("DFA_MODELS_DIR", self.models_path)):
             environment.pop(name, None)
             if value:
                 environment[name] = value
@@ -84,7 +94,7 @@ class Settings:
 
     @property
     def models_dir(self):
-        return os.path.join(self.data_dir, "models")
+        return self.models_path or os.path.join(self.data_dir, "models")
 
     @property
     def pid_file(self):

@@ -32,9 +32,18 @@ class QueryRejected(DfaError):
 
 
 class StoreUnavailable(DfaError):
-    """The storage backend cannot be opened or reached (HTTP 503)."""
+    """The storage backend cannot be opened or reached (HTTP 503); clients retry after
+    `retry_after` seconds (the Retry-After header)."""
 
     status_code = 503
+    retry_after = 5
+
+
+class WriteConflict(StoreUnavailable):
+    """Another service sharing the MonetDB database kept winning the write; the service retried
+    and gave up for now (HTTP 503, nothing was stored)."""
+
+    retry_after = 1
 
 
 class ConfigurationError(DfaError):

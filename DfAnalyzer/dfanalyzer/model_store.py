@@ -8,6 +8,7 @@ import tempfile
 
 from dfanalyzer.errors import Conflict, InvalidInput, NotFound
 from dfanalyzer.identifiers import check_tag
+from dfanalyzer.store.retry import retrying
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,200}$")
 FORMAT = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
@@ -134,20 +135,25 @@ class ModelStore:
         if not os.path.isfile(path):
             raise NotFound(f"no model file at {relative!r} in the model store")
         size = os.path.getsize(path)
-        digest = _sha256_of(path)
-        with self.store.write() as tx:
-            exec_id, task_id = self._task_ids(tx, dataflow, exec_tag, task)
-            existing = tx.fetch("SELECT id FROM model_file WHERE exec_id = ? AND path = ?", [exec_id, relative])
-            created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-            if existing:
-                model_id = existing[0][0]
-                tx.execute("UPDATE model_file SET task_id = ?, format = ?, size_bytes = ?, sha256 = ?, created_at = ? "
-                           "WHERE id = ?", [task_id, file_format, size, digest, created, model_id])
-            else:
-                model_id = (tx.fetch("SELECT CAST(MAX(id) AS BIGINT) FROM model_file")[0][0] or 0) + 1
-                tx.execute("INSERT INTO model_file (id, task_id, exec_id, path, format, size_bytes, sha256, created_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [model_id, task_id, exec_id, relative, file_format, size, digest, created])
+        digest = sha256_of(path)
+        created = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+        def record():
+            with self.store.write() as tx:
+                exec_id, task_id = self._task_ids(tx, dataflow, exec_tag, task)
+                existing = tx.fetch("SELECT id FROM model_file WHERE exec_id = ? AND path = ?", [exec_id, relative])
+                if existing:
+                    model_id = existing[0][0]
+                    tx.execute("UPDATE model_file SET task_id = ?, format = ?, size_bytes = ?, sha256 = ?, "
+                               "created_at = ? WHERE id = ?", [task_id, file_format, size, digest, created, model_id])
+                else:
+                    model_id = (tx.fetch("SELECT CAST(MAX(id) AS BIGINT) FROM model_file")[0][0] or 0) + 1
+                    tx.execute("INSERT INTO model_file (id, task_id, exec_id, path, format, size_bytes, sha256, "
+                               "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               [model_id, task_id, exec_id, relative, file_format, size, digest, created])
+            return model_id, task_id, exec_id
+
+        model_id, task_id, exec_id = retrying(record)  # services sharing a MonetDB server may collide
         return {"id": int(model_id), "task_id": task_id, "exec_id": exec_id, "path": relative,
                 "format": file_format, "size_bytes": size, "sha256": digest, "created_at": created.isoformat()}
 
@@ -230,7 +236,8 @@ def copy_out(described, destination):
     return destination
 
 
-def _sha256_of(path):
+def sha256_of(path):
+    """Hex SHA-256 of a file's bytes, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -22,6 +22,14 @@ def _table(specification, data_set):
     return qualified(specification["schema"], data_set["table"].split(".", 1)[1])
 
 
+def candidate_dataflows(store):
+    """Tags of the dataflows with an oTrainingModel set, the only ones the analyses can answer
+    (one catalog query, however many dataflows are stored)."""
+    _, rows = store.read("SELECT DISTINCT d.tag FROM dataflow d JOIN data_set s ON s.df_id = d.id "
+                         "WHERE LOWER(s.tag) = 'otrainingmodel' ORDER BY d.tag")
+    return [row[0] for row in rows]
+
+
 def analyses(store, specification):
     """[{"name", "sql", "example": True}] of the analyses this dataflow can answer."""
     training = _set(specification, "otrainingmodel")

@@ -99,7 +99,7 @@ def tokenize(sql):
             tokens.append(Token("string", sql[index:end], index))
             index = end
         elif char == '"':
-            end = _quoted_end(sql, index)
+            end = _string_end(sql, index, backslash_escapes=False, quote='"')
             tokens.append(Token("quoted", sql[index:end], index))
             index = end
         elif char.isalpha() or char == "_":
@@ -149,39 +149,28 @@ def _comment_end(sql, start):
     raise QueryRejected(f"the comment opened at character {start + 1} is not closed; add '*/'")
 
 
-def _string_end(sql, start, backslash_escapes):
-    """The end of the string literal whose quote is at `start`. MonetDB's plain strings take
-    backslash escapes; whether a backslash escapes a quote differs between MonetDB versions, so
-    that form is refused and '' is the one way to put a quote in a string."""
+def _string_end(sql, start, backslash_escapes, quote="'"):
+    """The end of the string literal (or, with quote='"', quoted name) whose quote is at `start`;
+    a doubled quote stands for one. MonetDB's plain strings take backslash escapes; whether a
+    backslash escapes a quote differs between MonetDB versions, so that form is refused and '' is
+    the one way to put a quote in a string."""
+    what = "string" if quote == "'" else "quoted name"
     index = start + 1
     while index < len(sql):
         char = sql[index]
         if char == "\\" and backslash_escapes:
-            if sql.startswith("'", index + 1):
+            if sql.startswith(quote, index + 1):
                 raise QueryRejected(f"the string at character {start + 1} holds \\' ; write a quote inside a "
                                     "string as '' (two single quotes)")
             index += 2
-        elif char == "'":
-            if sql.startswith("'", index + 1):
+        elif char == quote:
+            if sql.startswith(quote, index + 1):
                 index += 2
             else:
                 return index + 1
         else:
             index += 1
-    raise QueryRejected(f"the string opened at character {start + 1} is not closed; add its closing quote (')")
-
-
-def _quoted_end(sql, start):
-    index = start + 1
-    while index < len(sql):
-        if sql[index] == '"':
-            if sql.startswith('"', index + 1):
-                index += 2
-            else:
-                return index + 1
-        else:
-            index += 1
-    raise QueryRejected(f'the quoted name opened at character {start + 1} is not closed; add its closing quote (")')
+    raise QueryRejected(f"the {what} opened at character {start + 1} is not closed; add its closing quote ({quote})")
 
 
 def check_read_only(sql):

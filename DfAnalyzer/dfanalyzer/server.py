@@ -59,7 +59,8 @@ def _watch_queries(store, query_timeout):
 def serve(settings, fd, query_timeout, restarts):
     """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
     try:
-        store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout)
+        store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
+                           monetdb_reader_url=settings.monetdb_reader_url)
     except DfaError as error:
         print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
         return STARTUP_FAILURE_EXIT

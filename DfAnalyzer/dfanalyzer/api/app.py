@@ -11,7 +11,8 @@ from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, o
                             prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError
-from dfanalyzer.ingest import Ingestor, MessageRejected
+from dfanalyzer.ingest import MessageRejected
+from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
 from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def create_app(store, settings):
                   description="Provenance of deep-learning runs (W3C PROV, PROV-Df) on MonetDB.")
     app.state.store = store
     app.state.settings = settings
-    app.state.ingestor = Ingestor(store)
+    app.state.ingestor = SharedDatabaseIngestor(store)
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
@@ -69,6 +70,8 @@ def create_app(store, settings):
     async def dfa_error(request: Request, error: DfaError):
         if error.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, error)
-        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+        retry_after = getattr(error, "retry_after", None)
+        return JSONResponse({"detail": str(error)}, status_code=error.status_code,
+                            headers={"Retry-After": str(retry_after)} if retry_after else None)
 
     return app

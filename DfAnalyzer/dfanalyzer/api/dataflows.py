@@ -20,7 +20,7 @@ def dataflow(tag: str, store=Depends(get_store)):
     return SafeJSONResponse(reading.dataflow_specification(store, tag))
 
 
-@router.get("/{tag}/row-counts")
+@router.get("/{tag}/row-counts", response_model=dict[str, int])
 def row_counts(tag: str, store=Depends(get_store)):
     """{set tag: rows stored}, for the Dataflow Viewer."""
     return SafeJSONResponse(reading.set_row_counts(store, tag))

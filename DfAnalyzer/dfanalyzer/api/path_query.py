@@ -2,6 +2,7 @@
 DfAnalyzer's POST /query_interface/{df_tag}/{df_version} (program text). Both answer the generated
 SQL and its rows, run through the read-only guard like /api/v1/query."""
 import json
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -16,6 +17,16 @@ from dfanalyzer.query_guard import check_read_only
 router = APIRouter(tags=["path queries"], default_response_class=SafeJSONResponse)
 
 DEFAULT_LIMIT = 1000
+
+
+class PathQueryAnswer(BaseModel):
+    sql: str = Field(..., description="the statement that ran, values as ? placeholders")
+    params: list[Any] = Field(..., description="the values bound to the placeholders, in order")
+    console_sql: str = Field(..., description="the same statement with the values written in, for the SQL console")
+    paths: list[list[str]] = Field(..., description="each path kept, as its set tags from source to target")
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
 
 
 class PathQueryRequest(BaseModel):
@@ -39,14 +50,14 @@ def run_path_query(store, dataflow_tag, query, limit):
             "columns": columns, "rows": rows[:limit], "truncated": len(rows) > limit}
 
 
-@router.post("/api/v1/dataflows/{tag}/path-query")
+@router.post("/api/v1/dataflows/{tag}/path-query", response_model=PathQueryAnswer)
 def path_query(tag: str, request: PathQueryRequest, store=Depends(get_store)):
     fields = request.model_dump()
     limit = fields.pop("limit")
     return SafeJSONResponse(run_path_query(store, tag, PathQuery(**fields), limit))
 
 
-@router.post("/query_interface/{df_tag}/{df_version}")
+@router.post("/query_interface/{df_tag}/{df_version}", response_model=PathQueryAnswer)
 async def query_interface(df_tag: str, df_version: str, request: Request,
                           limit: int = Query(DEFAULT_LIMIT, ge=1, le=10_000_000),
                           store=Depends(get_store)):

@@ -2,7 +2,10 @@
 interactive graph of the run page (which lays it out, collapses and searches it in the browser)."""
 import datetime
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel
 
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse
@@ -10,6 +13,27 @@ from dfanalyzer.export import Exporter
 from dfanalyzer.graph.prov_view import ProvView
 
 router = APIRouter(tags=["provenance"], default_response_class=SafeJSONResponse)
+
+
+class GraphNode(BaseModel):
+    id: str
+    kind: str
+    label: str
+    types: list[str]
+    group: str | None
+    record: bool
+    attributes: list[list[Any]]
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    label: str
+
+
+class GraphAnswer(BaseModel):
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
 
 
 def _value(value):
@@ -45,6 +69,6 @@ def graph_json(document):
     return {"nodes": nodes, "edges": [{"source": e.source, "target": e.target, "label": e.label} for e in view.edges]}
 
 
-@router.get("/api/v1/executions/{execution}/graph.json")
+@router.get("/api/v1/executions/{execution}/graph.json", response_model=GraphAnswer)
 def execution_graph_json(execution: str, dataflow: str | None = None, store=Depends(get_store)):
     return SafeJSONResponse(graph_json(Exporter(store).document(execution, kind="execution", dataflow=dataflow)))

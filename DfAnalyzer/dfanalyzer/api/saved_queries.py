@@ -10,32 +10,54 @@ from dfanalyzer.api.encoding import SafeJSONResponse
 router = APIRouter(prefix="/api/v1/saved-queries", tags=["saved queries"], default_response_class=SafeJSONResponse)
 
 
+class SavedQuery(BaseModel):
+    id: int
+    name: str
+    sql: str
+    created: str | None
+
+
+class ExampleQuery(BaseModel):
+    name: str
+    sql: str
+    example: bool
+
+
+class SavedQueriesAnswer(BaseModel):
+    saved: list[SavedQuery]
+    examples: list[ExampleQuery] = Field(..., description="the Keras-Prov paper's analyses, for dataflows that have them")
+
+
+class DeletedAnswer(BaseModel):
+    deleted: int
+
+
 class SavedQueryRequest(BaseModel):
     name: str = Field(..., description="unique name; saving under an existing name replaces its SQL")
     sql: str = Field(..., description="one SELECT or WITH statement")
 
 
-@router.get("")
+@router.get("", response_model=SavedQueriesAnswer)
 def list_saved_queries(dataflow: str = Query(None, description="only this dataflow's ready examples"),
                        store=Depends(get_store)):
     """{"saved": [{id, name, sql, created}], "examples": [{name, sql, example}]}."""
-    tags = [dataflow] if dataflow else [d["tag"] for d in reading.list_dataflows(store)]
+    tags = [dataflow] if dataflow else paper_analyses.candidate_dataflows(store)
     examples = [example for tag in tags
                 for example in paper_analyses.analyses(store, reading.dataflow_specification(store, tag))]
     return SafeJSONResponse({"saved": saved_queries.list_saved(store), "examples": examples})
 
 
-@router.post("")
+@router.post("", response_model=SavedQuery)
 def save_query(request: SavedQueryRequest, store=Depends(get_store)):
     return SafeJSONResponse(saved_queries.save(store, request.name, request.sql))
 
 
-@router.get("/{query_id}")
+@router.get("/{query_id}", response_model=SavedQuery)
 def saved_query(query_id: int, store=Depends(get_store)):
     return SafeJSONResponse(saved_queries.get_saved(store, query_id))
 
 
-@router.delete("/{query_id}")
+@router.delete("/{query_id}", response_model=DeletedAnswer)
 def delete_query(query_id: int, store=Depends(get_store)):
     saved_queries.delete(store, query_id)
     return SafeJSONResponse({"deleted": query_id})

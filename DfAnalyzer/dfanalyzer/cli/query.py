@@ -7,7 +7,11 @@ from dfanalyzer.cli.client import ServiceClient, add_url_option
 
 
 def register(subcommands):
-    parser = subcommands.add_parser("query", help="run a read-only SQL query and print the result")
+    parser = subcommands.add_parser(
+        "query", help="run a read-only SQL query and print the result",
+        description='Runs one SELECT or WITH statement on the service. Dataflow tags with "-" and attributes '
+                    'named like SQL keywords go in double quotes: '
+                    'dfanalyzer query \'SELECT "set", loss FROM "keras-alexnet-df".otrainingmodel\'')
     parser.add_argument("sql", help="one SELECT or WITH statement")
     parser.add_argument("--limit", type=int, default=1000, help="at most this many rows (default 1000)")
     output = parser.add_mutually_exclusive_group()

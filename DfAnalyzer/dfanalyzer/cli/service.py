@@ -9,6 +9,7 @@ import time
 
 import requests
 
+from dfanalyzer.cli.storage_options import add_storage_options, storage_settings
 from dfanalyzer.config import Settings
 from dfanalyzer.supervisor import read_pid_record
 
@@ -25,7 +26,7 @@ def add_address_options(parser):
 
 def settings_from(args):
     return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 monetdb_url=getattr(args, "monetdb_url", None), **_access_options(args))
+                                 **storage_settings(args), **_access_options(args))
 
 
 def add_access_options(parser):
@@ -46,8 +47,7 @@ def _access_options(args):
 def register(subcommands):
     start = subcommands.add_parser("start", help="start the service (in the background unless --foreground)")
     add_address_options(start)
-    start.add_argument("--monetdb-url", help="use a MonetDB server: monetdb://user:pass@host:50000/db "
-                                             "(default: $DFA_MONETDB_URL, else embedded MonetDB in the data dir)")
+    add_storage_options(start)
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
     start.add_argument("--query-timeout", type=int, default=DEFAULT_QUERY_TIMEOUT,
                        help="seconds a user query may run before it is stopped (default: $DFA_QUERY_TIMEOUT or 30)")

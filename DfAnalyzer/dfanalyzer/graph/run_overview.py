@@ -38,7 +38,9 @@ class RunOverview(DrawnGraph):
 
     def agraph(self):
         graph = pygraphviz.AGraph(directed=True, strict=False, name="runs")
-        graph.graph_attr.update(rankdir="TB", fontname=style.FONT, nodesep="0.25", ranksep="0.3", newrank="true")
+        graph.graph_attr.update(rankdir="TB", fontname=style.FONT, nodesep="0.25", ranksep="0.3", newrank="true",
+                                fontsize="10", labelloc="b",
+                                label="each run's own graph: /api/v1/executions/<run>/graph.svg (a click on a run in the SVG)")
         graph.node_attr.update(fontname=style.FONT, fontsize="10", margin="0.1,0.05")
         graph.add_node("plan", label=f"{_escape(self.dataflow)}\\n(plan · {len(self.runs)} executions)",
                        **style.PLAN)

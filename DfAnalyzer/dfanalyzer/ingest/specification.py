@@ -6,7 +6,7 @@ A specification sent again with new transformations, sets or attributes extends 
 import json
 
 from dfanalyzer.errors import InvalidInput
-from dfanalyzer.identifiers import check_schema_name, check_tag, qualified, quote, sql_name
+from dfanalyzer.identifiers import check_label, check_schema_name, check_tag, qualified, quote, sql_name
 from dfanalyzer.ingest.catalog import AttributeInfo, DataflowInfo, SetInfo, load_dataflow
 from dfanalyzer.ingest.values import ATTRIBUTE_TYPES, column_type, now
 
@@ -57,6 +57,9 @@ def _parse(spec):
                 dependency = check_tag(dependency, f"dependency of set {set_tag!r}")
             sets.append({"tag": set_tag, "type": set_type, "attributes": attributes, "dependency": dependency})
         programs = _as_list(transformation.get("programs"), f"programs of {dt_tag}")
+        for program in programs:
+            if isinstance(program, dict) and program.get("name") is not None:
+                check_label(program["name"], f"program name of transformation {dt_tag!r}")
         transformations.append((dt_tag, sets, programs))
     return df_tag, transformations
 

@@ -220,7 +220,10 @@ class TaskWriter:
                                f"{dt_tag!r}; add it to the transformation's specification")
         rows = []
         expected = len(set_info.attributes)
-        for index, element in enumerate(data_set.get("elements") or []):
+        elements = data_set.get("elements") or []
+        if not isinstance(elements, list):
+            raise InvalidInput(f"{where}: 'elements' of set {set_info.tag!r} must be a list of value lists")
+        for index, element in enumerate(elements):
             values = element.get("values") if isinstance(element, dict) else element
             if not isinstance(values, list):
                 values = [values]

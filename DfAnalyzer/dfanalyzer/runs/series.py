@@ -5,6 +5,7 @@ from dfanalyzer.identifiers import quote
 from dfanalyzer.runs.downsampling import min_max_sql
 from dfanalyzer.runs.training_sets import EPOCHS, TrainingSets
 
+DEFAULT_POINTS = 1000
 MAX_POINTS = 20_000
 MAX_ROWS = 10_000
 
@@ -30,7 +31,7 @@ class EpochSeries:
         self.sets = sets if sets is not None and sets.tag == self.dataflow else TrainingSets(store, self.dataflow)
         self.epochs = self.sets.get(EPOCHS)
 
-    def curves(self, points=1000, start=None, end=None, metrics=None):
+    def curves(self, points=DEFAULT_POINTS, start=None, end=None, metrics=None):
         """{"series": {metric: [[epoch, value], ...]}} with at most about `points` points per metric
         (min/max per bucket), between epochs `start` and `end` when given."""
         if not 2 <= points <= MAX_POINTS:
@@ -41,7 +42,7 @@ class EpochSeries:
         if unknown:
             raise InvalidInput(f"metrics {', '.join(unknown)} are not recorded; known: {', '.join(known)}")
         answer = {"execution": self.execution, "dataflow": self.dataflow, "status": self.status(),
-                  "metrics": known, "total": 0, "downsampled": False, "series": {}, "cursor": self.cursor()}
+                  "metrics": known, "total": 0, "downsampled": False, "series": {}, "cursor": self.extent()[1]}
         if self.epochs is None or not metrics:
             return answer
         where, params = "", []
@@ -96,26 +97,20 @@ class EpochSeries:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"   # ints checked above, not user text
         _, rows = self.store.read(sql, params)
         answer["columns"] = columns
-        answer["total"] = self.count()
-        answer["cursor"] = self.cursor() if after is None else max([row[1] for row in rows], default=int(after))
+        answer["total"], last = self.extent()
+        answer["cursor"] = last if after is None else max([row[1] for row in rows], default=int(after))
         answer["rows"] = [row[2:] for row in rows]
         return answer
 
-    def count(self):
+    def extent(self):
+        """(rows stored, the cursor after the last of them) of this run's epochs."""
         if self.epochs is None:
-            return 0
+            return 0, 0
         table, task = self.epochs.table, quote(self.epochs.task_column)
-        _, rows = self.store.read(f"SELECT COUNT(*) FROM {table} s JOIN task t ON s.{task} = t.id WHERE t.exec_id = ?",
-                                  [self.exec_id])
-        return rows[0][0]
-
-    def cursor(self):
-        if self.epochs is None:
-            return 0
-        table, task = self.epochs.table, quote(self.epochs.task_column)
-        _, rows = self.store.read(f"SELECT MAX(s.id) FROM {table} s JOIN task t ON s.{task} = t.id WHERE t.exec_id = ?",
-                                  [self.exec_id])
-        return rows[0][0] or 0
+        _, rows = self.store.read(
+            f"SELECT COUNT(*), MAX(s.id) FROM {table} s JOIN task t ON s.{task} = t.id WHERE t.exec_id = ?",
+            [self.exec_id])
+        return rows[0][0], rows[0][1] or 0
 
     def status(self):
         _, rows = self.store.read(

@@ -10,7 +10,6 @@ EPOCHS = "otrainingmodel"
 TEST_RESULTS = "otestingmodel"
 EARLY_STOPPING = "oearlystopping"
 ADAPTATIONS = ("oadaptation", "iadaptation")
-TRAINED_MODEL = "otrainedmodel"
 
 # Epoch columns that say when, not how well.
 NOT_METRICS = {"epoch", "timestamp", "elapsed_time", "elapsed", "time"}

@@ -55,6 +55,11 @@ class Store(abc.ABC):
     def close(self):
         """Releases connections and locks."""
 
+    def on_foreign_write(self, callback):
+        """Registers `callback`, called at the start of a write transaction when another process
+        has written to the database since this store's last write (so caches may be stale).
+        Only a MonetDB server has other writers; embedded MonetDB belongs to one process."""
+
     def ping(self):
         """Raises when the store does not answer; never waits behind other work where the
         store can avoid it (GET /health)."""

@@ -1,10 +1,48 @@
-"""A MonetDB server reached through pymonetdb (`--monetdb-url monetdb://user:pass@host:50000/db`)."""
+"""A MonetDB server reached through pymonetdb (`--monetdb-url monetdb://user:pass@host:50000/db`).
+
+Several services may share one database. Every write transaction first takes the writer turn
+(updates the one row of `writer_turn`), so two concurrent writers always conflict there, before
+doing anything else; the loser is aborted by MonetDB and re-run by `dfanalyzer.store.retry`.
+The turn's generation counter also tells a service that another one wrote since its own last
+write, so that it forgets what it cached about the catalog (`on_foreign_write`).
+
+When MonetDB goes away, the failing request answers 503 naming the server and the connection is
+dropped; the next request connects again, so the service is back by itself once MonetDB is.
+
+User SQL (`read(..., isolated=True)`) runs as a read-only MonetDB user: the service creates
+`dfanalyzer_reader` (password derived from the owner's) or uses the one the operator names with
+`reader_url`, and grants it SELECT on every table before each query.
+"""
 import contextlib
+import hashlib
+import hmac
+import logging
+import math
+import queue
+import re
+import struct
 import threading
 from urllib.parse import unquote, urlparse
 
-from dfanalyzer.errors import InvalidInput, QueryRejected, StoreUnavailable
+import pymonetdb
+from pymonetdb import Uploader
+
+from dfanalyzer.errors import InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
 from dfanalyzer.store.base import Store, Transaction, plain_value
+from dfanalyzer.store.retry import retrying
+
+# pymonetdb logs every failed connection attempt at ERROR; while MonetDB is away the 503 answers
+# (logged by the API) already say so, once per request instead of twice.
+logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
+
+CONNECT_TIMEOUT_SECONDS = 5
+READER_POOL_SIZE = 8
+INT64_NULL = -(2 ** 63)
+TEXT_NULL = b"\x80"
+READER_NAME = "dfanalyzer_reader"
+SQLSTATE_PREFIX = re.compile(r"^\s*[0-9A-Z]{5}!")
+WRITER_TURN_DDL = ("CREATE TABLE IF NOT EXISTS writer_turn (id INT PRIMARY KEY, generation BIGINT NOT NULL)",
+                   "INSERT INTO writer_turn (id, generation) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM writer_turn)")
 
 
 def connection_arguments(monetdb_url):
@@ -12,7 +50,7 @@ def connection_arguments(monetdb_url):
     parsed = urlparse(monetdb_url)
     if parsed.scheme != "monetdb" or not parsed.hostname or not parsed.path.strip("/"):
         raise InvalidInput(
-            f"MonetDB URL {monetdb_url!r} is not of the form monetdb://user:password@host:50000/database"
+            f"MonetDB URL {public_url(monetdb_url)!r} is not of the form monetdb://user:password@host:50000/database"
         )
     return {
         "hostname": parsed.hostname,
@@ -23,23 +61,32 @@ def connection_arguments(monetdb_url):
     }
 
 
-class _ServerTransaction(Transaction):
-    def __init__(self, cursor):
-        self.cursor = cursor
+def public_url(monetdb_url):
+    """The URL without its password, fit for messages and logs."""
+    parsed = urlparse(monetdb_url)
+    if parsed.password is None:
+        return monetdb_url
+    netloc = f"{parsed.username}@{parsed.hostname}" + (f":{parsed.port}" if parsed.port else "")
+    return parsed._replace(netloc=netloc).geturl()
 
-    def execute(self, sql, params=()):
-        self.cursor.execute(_pyformat(sql), list(params) or None)
 
-    def fetch(self, sql, params=()):
-        self.cursor.execute(_pyformat(sql), list(params) or None)
-        return [tuple(plain_value(v) for v in row) for row in self.cursor.fetchall()]
+def is_conflict(error):
+    """MonetDB aborted the transaction because another one wrote the same rows first."""
+    text = str(error)
+    return "conflict with another transaction" in text or "transaction is aborted" in text or \
+        "concurrency conflict" in text
 
-    def append(self, schema, table, columns, kinds):
-        names = list(columns)
-        rows = list(zip(*(columns[name] for name in names)))
-        quoted = ", ".join('"' + name + '"' for name in names)
-        placeholders = ", ".join(["%s"] * len(names))
-        self.cursor.executemany(f'INSERT INTO "{schema}"."{table}" ({quoted}) VALUES ({placeholders})', rows)
+
+def is_connection_loss(error):
+    """The connection broke (server stopped, killed, restarting) rather than a statement failing;
+    statement errors carry a SQLSTATE (`42000!...`), socket and protocol errors do not."""
+    if isinstance(error, (OSError, EOFError)):
+        return True
+    return isinstance(error, pymonetdb.Error) and not SQLSTATE_PREFIX.match(str(error))
+
+
+class ServerGone(StoreUnavailable):
+    """The MonetDB server cannot be reached or the connection to it broke (HTTP 503)."""
 
 
 def _pyformat(sql):
@@ -47,57 +94,303 @@ def _pyformat(sql):
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class ServerStore(Store):
-    """A MonetDB server; the same SQL as the embedded store."""
+class _ServerTransaction(Transaction):
+    def __init__(self, store, cursor):
+        self.store = store
+        self.cursor = cursor
 
-    def __init__(self, monetdb_url):
-        import pymonetdb
+    def execute(self, sql, params=()):
+        self.store._run(self.cursor, sql, params)
 
-        self._pymonetdb = pymonetdb
-        self._arguments = connection_arguments(monetdb_url)
-        self._write_lock = threading.Lock()
-        self._local = threading.local()
+    def fetch(self, sql, params=()):
+        self.store._run(self.cursor, sql, params)
+        return [tuple(plain_value(v) for v in row) for row in self.cursor.fetchall()]
+
+    def append(self, schema, table, columns, kinds):
+        """One binary COPY of every column: fast, and the only way into a MonetDB server for
+        infinite doubles (its SQL parser refuses them)."""
+        names = list(columns)
+        files = {f"column{index}": _binary_column(columns[name], kinds[name]) for index, name in enumerate(names)}
+        quoted = ", ".join('"' + name + '"' for name in names)
+        sources = ", ".join(f"'{name}'" for name in files)
+        self.store._column_files.update(files)
         try:
-            self._writer = self._connect()
-        except (pymonetdb.Error, OSError) as error:
-            where = f"{self._arguments['hostname']}:{self._arguments['port']}/{self._arguments['database']}"
-            raise StoreUnavailable(f"cannot reach MonetDB server at {where}: {error}") from error
-        self.create_catalog()
+            self.execute(f'COPY LITTLE ENDIAN BINARY INTO "{schema}"."{table}" ({quoted}) FROM {sources} ON CLIENT')
+        finally:
+            self.store._column_files.clear()
 
-    def _connect(self):
-        connection = self._pymonetdb.connect(**self._arguments)
+
+def _binary_column(values, kind):
+    """A column in MonetDB's binary COPY format: little-endian numbers (NULL is NaN for doubles,
+    INT64_MIN for bigints), NUL-terminated UTF-8 texts (NULL is the byte 0x80)."""
+    if kind == "double":
+        return struct.pack(f"<{len(values)}d", *(math.nan if v is None else float(v) for v in values))
+    if kind == "bigint":
+        return struct.pack(f"<{len(values)}q", *(INT64_NULL if v is None else int(v) for v in values))
+    texts = []
+    for value in values:
+        if value is None:
+            texts.append(TEXT_NULL)
+            continue
+        text = str(value)
+        if "\0" in text:
+            raise InvalidInput(f"text value {text[:40]!r}... holds a NUL character, which MonetDB cannot store")
+        texts.append(text.encode())
+    return b"\0".join(texts) + b"\0"
+
+
+class _ColumnUploads(Uploader):
+    """Hands MonetDB the column files of a binary COPY ... ON CLIENT, by name."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def handle_upload(self, upload, filename, text_mode, skip_amount):
+        upload.binary_writer().write(self.files.pop(filename))
+
+
+class _ConnectionPool:
+    """Idle connections of one MonetDB user, for reads from many request threads at once."""
+
+    def __init__(self, connect, size):
+        self._connect = connect
+        self._idle = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextlib.contextmanager
+    def connection(self):
+        """A connection for one read; a broken one is closed instead of being put back."""
+        with self._slots:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                connection = self._connect()
+            try:
+                yield connection
+            except QueryRejected:
+                self._idle.put(connection)  # the statement was wrong, not the connection
+                raise
+            except BaseException:
+                _close_quietly(connection)
+                raise
+            self._idle.put(connection)
+
+    def close(self):
+        while True:
+            try:
+                _close_quietly(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+
+def _close_quietly(connection):
+    try:
+        connection.close()
+    except Exception:  # closing a connection whose server is gone fails; it is gone either way
+        pass
+
+
+class ServerStore(Store):
+    """A MonetDB server; the same SQL as the embedded store.
+
+    Args:
+        monetdb_url: `monetdb://user:password@host:port/database` of a user that may create tables.
+        reader_url: `monetdb://user:password@...` of the user that runs user SQL; created (and given
+            SELECT on every table) when missing. Default: `dfanalyzer_reader`.
+    """
+
+    def __init__(self, monetdb_url, reader_url=None):
+        self.url = public_url(monetdb_url)
+        self._arguments = connection_arguments(monetdb_url)
+        self._reader_arguments = self._reader_arguments_for(reader_url)
+        self._write_lock = threading.Lock()
+        self._writer = None
+        self._column_files = {}
+        self._generation = None
+        self._foreign_write_callbacks = []
+        self._pool = _ConnectionPool(lambda: self._connect(self._arguments), READER_POOL_SIZE)
+        self._reader_pool = _ConnectionPool(lambda: self._connect(self._reader_arguments), READER_POOL_SIZE)
+        retrying(self._prepare_database)
+
+    def _reader_arguments_for(self, reader_url):
+        if reader_url:
+            arguments = connection_arguments(reader_url)
+            if (arguments["hostname"], arguments["port"], arguments["database"]) != \
+                    (self._arguments["hostname"], self._arguments["port"], self._arguments["database"]):
+                raise InvalidInput(f"the read-only user's URL {public_url(reader_url)!r} must name the same server "
+                                   f"and database as {self.url!r}")
+            return arguments
+        # Every service of the database derives the same password, so none locks the others out.
+        secret = hmac.new(self._arguments["password"].encode(), f"{READER_NAME}@{self._arguments['database']}".encode(),
+                          hashlib.sha256).hexdigest()[:32]
+        return dict(self._arguments, username=READER_NAME, password=secret)
+
+    def _connect(self, arguments):
+        try:
+            connection = pymonetdb.connect(**arguments, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        except (pymonetdb.Error, OSError) as error:
+            raise self.unavailable(error) from error
         connection.set_autocommit(True)
         return connection
 
-    def read(self, sql, params=(), limit=None, isolated=False):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._connect()
-        cursor = connection.cursor()
+    def unavailable(self, error):
+        reason = str(error).strip() or type(error).__name__
+        return ServerGone(f"the MonetDB server at {self.url} cannot be reached ({reason}); provenance is kept by "
+                          "the clients and sent again when it is back")
+
+    def _prepare_database(self):
+        """Writer turn, catalog and read-only user; safe when several services start together."""
+        cursor = self._writer_connection().cursor()
         try:
-            if isolated:
-                cursor.execute("START TRANSACTION")
+            for statement in WRITER_TURN_DDL:
+                self._run(cursor, statement)
+        except ServerGone:
+            self._drop_writer()
+            raise
+        self.create_catalog()
+        self._ensure_reader()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _writer_connection(self):
+        """The connection of this service's writes (there is one writer per service)."""
+        if self._writer is None:
+            self._writer = self._connect(self._arguments)
+            self._writer.set_uploader(_ColumnUploads(self._column_files))
+        return self._writer
+
+    def _drop_writer(self):
+        if self._writer is not None:
+            _close_quietly(self._writer)
+            self._writer = None
+
+    def _run(self, cursor, sql, params=()):
+        """Runs one statement, telling conflicts and a lost server apart from bad statements."""
+        try:
             cursor.execute(_pyformat(sql), list(params) or None)
-            columns = [d[0] for d in cursor.description] if cursor.description else []
-            rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-        except self._pymonetdb.Error as error:
-            raise QueryRejected(str(error).strip()) from error
-        finally:
-            if isolated:
-                cursor.execute("ROLLBACK")
-        return columns, [tuple(plain_value(v) for v in row) for row in rows]
+        except (pymonetdb.Error, OSError, EOFError) as error:
+            if is_connection_loss(error):
+                raise self.unavailable(error) from error
+            if is_conflict(error):
+                raise WriteConflict(f"another service wrote to {self.url} at the same time: {str(error).strip()}") from error
+            raise
 
     @contextlib.contextmanager
     def write(self):
         with self._write_lock:
-            cursor = self._writer.cursor()
-            cursor.execute("START TRANSACTION")
+            cursor = self._begin()
             try:
-                yield _ServerTransaction(cursor)
-            except BaseException:
-                cursor.execute("ROLLBACK")
+                generation = self._take_writer_turn(cursor)
+                yield _ServerTransaction(self, cursor)
+                self._run(cursor, "COMMIT")
+            except ServerGone:
+                self._drop_writer()  # MonetDB rolls back what was not committed
                 raise
-            cursor.execute("COMMIT")
+            except BaseException:
+                self._rollback_quietly(cursor)
+                raise
+            self._generation = generation
 
-    def close(self):
-        self._writer.close()
+    def _begin(self):
+        """START TRANSACTION on the writer connection; a connection that broke since the last
+        write (MonetDB restarted) is replaced once."""
+        try:
+            cursor = self._writer_connection().cursor()
+            self._run(cursor, "START TRANSACTION")
+            return cursor
+        except ServerGone:
+            self._drop_writer()
+        cursor = self._writer_connection().cursor()
+        try:
+            self._run(cursor, "START TRANSACTION")
+        except ServerGone:
+            self._drop_writer()
+            raise
+        return cursor
+
+    def _take_writer_turn(self, cursor):
+        self._run(cursor, "UPDATE writer_turn SET generation = generation + 1 WHERE id = 1")
+        self._run(cursor, "SELECT generation FROM writer_turn WHERE id = 1")
+        generation = cursor.fetchone()[0]
+        if self._generation is not None and generation != self._generation + 1:
+            for callback in self._foreign_write_callbacks:
+                callback()
+        return generation
+
+    def _rollback_quietly(self, cursor):
+        try:
+            cursor.execute("ROLLBACK")
+        except (pymonetdb.Error, OSError, EOFError):
+            pass  # MonetDB already ended an aborted transaction, or the connection is gone
+
+    def on_foreign_write(self, callback):
+        self._foreign_write_callbacks.append(callback)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(self, sql, params=(), limit=None, isolated=False):
+        if isolated:
+            retrying(self._grant_reader)
+        pool = self._reader_pool if isolated else self._pool
+        try:
+            return self._read_on(pool, sql, params, limit, isolated)
+        except ServerGone:
+            # An idle connection of the pool may predate a MonetDB restart: once more, on a new one.
+            return self._read_on(pool, sql, params, limit, isolated)
+
+    def _read_on(self, pool, sql, params, limit, isolated):
+        with pool.connection() as connection:
+            cursor = connection.cursor()
+            try:
+                if isolated:
+                    self._run(cursor, "START TRANSACTION")
+                try:
+                    self._run(cursor, sql, params)
+                    columns = [d[0] for d in cursor.description] if cursor.description else []
+                    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+                finally:
+                    if isolated:
+                        self._rollback_quietly(cursor)
+            except (pymonetdb.Error, WriteConflict) as error:
+                raise QueryRejected(str(error).strip()) from error
+        return columns, [tuple(plain_value(v) for v in row) for row in rows]
+
+    # -- the read-only user --------------------------------------------------------------------
+
+    def _ensure_reader(self):
+        name = self._reader_arguments["username"]
+        if name == self._arguments["username"]:
+            raise InvalidInput(f"the read-only user must not be the owner {name!r}: name another user")
+        try:
+            with self.write() as tx:
+                if not tx.fetch("SELECT 1 FROM sys.users WHERE name = ?", [name]):
+                    tx.execute(f'CREATE USER "{name}" WITH PASSWORD ? NAME ? SCHEMA sys',
+                               [self._reader_arguments["password"], "DfAnalyzer read-only queries"])
+                elif name == READER_NAME:  # its password follows the owner's, which may have changed
+                    tx.execute(f'ALTER USER "{name}" WITH PASSWORD ?', [self._reader_arguments["password"]])
+            self._grant_reader()
+        except pymonetdb.Error as error:
+            raise InvalidInput(f"the MonetDB user {self._arguments['username']!r} cannot create or grant the read-only "
+                               f"user {name!r} ({str(error).strip()}); connect as a user that may, or create a "
+                               "read-only user yourself and name it with --monetdb-reader-url") from error
+
+    def _grant_reader(self):
+        """SELECT on every table the reader cannot read yet (set tables appear with new dataflows)."""
+        name = self._reader_arguments["username"]
+        missing_sql = ("SELECT s.name, t.name FROM sys.tables t JOIN sys.schemas s ON t.schema_id = s.id "
+                       "WHERE NOT t.system AND t.temporary = 0 AND NOT EXISTS (SELECT 1 FROM sys.privileges p JOIN sys.auths a "
+                       "ON p.auth_id = a.id WHERE p.obj_id = t.id AND a.name = ?)")
+        _, missing = self.read(missing_sql, [name])
+        if not missing:
+            return
+        with self.write() as tx:
+            for schema, table in tx.fetch(missing_sql, [name]):
+                tx.execute(f'GRANT SELECT ON "{schema}"."{table}" TO "{name}"')
+
+    def close(self, timeout=None):
+        """Closes the idle connections and the writer's; MonetDB ends a running query's session
+        itself when its connection goes, so closing never has to wait (`timeout` is not needed)."""
+        self._pool.close()
+        self._reader_pool.close()
+        self._drop_writer()
+        return True

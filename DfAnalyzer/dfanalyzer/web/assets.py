@@ -8,7 +8,7 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 
 # Every file the pages load from static/vendor/, as scripts/bootstrap.sh copies them there.
 VENDOR_FILES = [
-    "echarts.min.js",
+    "echarts.min.js", "echarts.common.min.js",
     "codemirror/codemirror.js", "codemirror/codemirror.css", "codemirror/sql.js",
     "codemirror/show-hint.js", "codemirror/show-hint.css", "codemirror/sql-hint.js",
     "cytoscape.min.js", "dagre.min.js", "cytoscape-dagre.js",

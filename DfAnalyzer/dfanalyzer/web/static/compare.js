@@ -5,7 +5,6 @@
   const $ = id => document.getElementById(id);
   const params = DFA.params();
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
-  const dataflow = params.get("dataflow") || "";
   let answer = null;
 
   const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
@@ -75,7 +74,7 @@
 
   async function start() {
     if (!runs.length) { $("empty").classList.remove("hidden"); return; }
-    const url = `/api/v1/compare?runs=${runs.map(encodeURIComponent).join(",")}${dataflow ? "&dataflow=" + encodeURIComponent(dataflow) : ""}`;
+    const url = document.body.dataset.compareUrl;   // named (and preloaded) by the page
     DFA.setTwin(url);
     try { answer = await DFA.api(url, {key: "compare"}); } catch (_) { return; }
     drawChips();

@@ -31,8 +31,8 @@
     for (const [tag, flow] of Object.entries(schema.dataflows)) {
       parts.push(`<div class="muted">${DFA.escapeHtml(tag)}</div>`);
       for (const [table, columns] of Object.entries(flow.tables)) {
-        tables[`${flow.schema}.${table}`] = columns.map(c => c.name);
-        parts.push(tableEntry(`${quote(flow.schema)}.${quote(table)}`, `${flow.schema}.${table}`, columns));
+        tables[`${flow.schema_name}.${table}`] = columns.map(c => c.name);
+        parts.push(tableEntry(`${quote(flow.schema_name)}.${quote(table)}`, `${flow.schema_name}.${table}`, columns));
       }
     }
     parts.push(`<div class="muted">catalog</div>`);
@@ -178,6 +178,7 @@
     const points = state.rows.filter(row => row[x] !== null && row[y] !== null).map(row => [row[x], row[y]]);
     if (kind === "line") points.sort((a, b) => a[0] - b[0]);
     const draw = chart => chart.setOption({
+      backgroundColor: "transparent",
       tooltip: {trigger: kind === "line" ? "axis" : "item"}, grid: {left: 60, right: 20, top: 20, bottom: 40},
       xAxis: {type: "value", name: state.columns[x], nameLocation: "middle", nameGap: 26, scale: true},
       yAxis: {type: "value", name: state.columns[y], scale: true},

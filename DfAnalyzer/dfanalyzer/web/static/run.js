@@ -102,9 +102,12 @@
     }, 300);
   }
 
-  function seriesRequest(keepCharts) {
+  // The first requests are the ones the page names (and the browser has preloaded).
+  const first = document.body.dataset;
+
+  function seriesRequest(keepCharts, url) {
     const range = zoom && keepCharts ? `&start=${zoom.start}&end=${zoom.end}` : "";
-    return DFA.api(`${base}/series?${scope}points=${POINTS}${range}`, {key: "series"});
+    return DFA.api(url || `${base}/series?${scope}points=${POINTS}${range}`, {key: "series"});
   }
 
   /* Draws the curves of `pending` (a series request already under way) or of a new request. */
@@ -168,8 +171,8 @@
     }
   }
 
-  async function loadEpochs(offset) {
-    const answer = await DFA.api(`${base}/epochs?${scope}offset=${offset}&limit=${PAGE}`, {key: "epochs"});
+  async function loadEpochs(offset, url) {
+    const answer = await DFA.api(url || `${base}/epochs?${scope}offset=${offset}&limit=${PAGE}`, {key: "epochs"});
     epochPage = {...answer, offset};
     epochCount = answer.total;
     drawEpochs();
@@ -226,10 +229,10 @@
   });
 
   async function start() {
-    DFA.setTwin(`${base}/summary${dataflow ? "?dataflow=" + encodeURIComponent(dataflow) : ""}`);
-    const summaryRequest = DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
-    const curvesRequest = seriesRequest(Boolean(zoom));
-    const epochsRequest = loadEpochs(0);
+    DFA.setTwin(first.summaryUrl);
+    const summaryRequest = DFA.api(first.summaryUrl, {key: "summary"});
+    const curvesRequest = seriesRequest(Boolean(zoom), first.seriesUrl);
+    const epochsRequest = loadEpochs(0, first.epochsUrl);
     curvesRequest.catch(() => {});
     epochsRequest.catch(() => {});
     try {

@@ -51,7 +51,8 @@ def prepare(session, url):
         session.post(url + "/pde/task/json", json=body, timeout=60).raise_for_status()
     model = session.post(url + "/api/v1/models", params={"dataflow": "soak", "exec": "soak-read", "task": "1",
                                                          "file_name": "model.keras", "format": "keras"},
-                         data=os.urandom(200_000), timeout=60)
+                         data=os.urandom(200_000), headers={"Content-Type": "application/octet-stream"},
+                         timeout=60)
     model.raise_for_status()
     return model.json()["id"]
 

@@ -7,6 +7,7 @@ from dfanalyzer.ingest.ingestor import BatchResult, Ingestor, MessageRejected
 from dfanalyzer.store.retry import retrying
 
 GROUP_MESSAGES = 5000  # at most this many messages of waiting batches in one transaction
+PIECE_MESSAGES = 1000  # a larger batch queues in pieces of this many messages
 
 
 class _WaitingBatch:
@@ -47,6 +48,20 @@ class SharedDatabaseIngestor:
         self._committer = threading.Lock()
 
     def ingest_batch(self, messages):
+        """Stores the batch; a large one goes in pieces of PIECE_MESSAGES, each queued behind the
+        batches that arrived meanwhile, so that another client's one-row insert never waits for
+        all of it (each id once and each message whole still; a bad message leaves the pieces
+        before it stored, as a re-sent batch finds)."""
+        if not isinstance(messages, list) or len(messages) <= PIECE_MESSAGES:
+            return self._ingest_whole(messages)
+        result = BatchResult()
+        for start in range(0, len(messages), PIECE_MESSAGES):
+            piece = self._ingest_whole(messages[start:start + PIECE_MESSAGES])
+            result.acknowledged += piece.acknowledged
+            result.duplicates += piece.duplicates
+        return result
+
+    def _ingest_whole(self, messages):
         batch = _WaitingBatch(messages)
         with self._waiting_lock:
             self._waiting.append(batch)

@@ -113,7 +113,7 @@ class ModelStore:
     def _same_upload(self, dataflow, exec_tag, task, relative, file_format, digest):
         """The answer to an upload whose name is taken: the stored model if the bytes are the same
         (a retried upload), else Conflict."""
-        stored_digest = _sha256_of(self.absolute_path(relative))
+        stored_digest = sha256_of(self.absolute_path(relative))
         if stored_digest != digest:
             raise Conflict(f"task {task!r} of execution {exec_tag!r} already has a model named "
                            f"{relative.rsplit('/', 1)[-1]!r} with other bytes (sha256 {stored_digest}); stored "

@@ -15,6 +15,7 @@ import requests
 from cluster_clients import SET_TAG
 from service_process import ServiceProcess
 
+OCTETS = {"Content-Type": "application/octet-stream"}
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -183,7 +184,7 @@ def test_every_service_of_the_database_serves_every_model(database, tmp_path):
                 "status": "FINISHED", "sets": [{"tag": "oTrainingModel", "elements": [[0]]}]}
         assert requests.post(services[0].url + "/pde/task/json", json=task, timeout=30).ok
         model = os.urandom(5000)
-        uploaded = requests.post(services[0].url + "/api/v1/models", data=model, timeout=30, params={
+        uploaded = requests.post(services[0].url + "/api/v1/models", data=model, timeout=30, headers=OCTETS, params={
             "dataflow": "net", "exec": "run-1", "task": "1", "file_name": "model.keras", "format": "keras"})
         assert uploaded.status_code == 201, uploaded.text
         for service in services:

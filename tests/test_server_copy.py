@@ -11,6 +11,7 @@ from service_process import ServiceProcess
 CATALOG = ["dataflow", "data_transformation", "data_set", "data_dependency", "attribute", "program",
            "dataflow_execution", "agent", "task", "task_dependency", "file", "performance", "non_finite_value",
            "ingested_message", "model_file"]
+OCTETS = {"Content-Type": "application/octet-stream"}
 MODEL = b"not really a keras model, but bytes to carry" * 100
 
 
@@ -58,7 +59,7 @@ def test_embedded_to_server_and_back_reads_back_identical(monetdb_database, tmp_
     try:
         post_sample_run(source.url, "run-a", epochs=5, adaptations=2)
         post_sample_run(source.url, "run-b", epochs=3, adaptations=0)
-        uploaded = requests.post(source.url + "/api/v1/models", data=MODEL, timeout=60, params={
+        uploaded = requests.post(source.url + "/api/v1/models", data=MODEL, timeout=60, headers=OCTETS, params={
             "dataflow": DATAFLOW, "exec": "run-a", "task": "1", "file_name": "model.keras", "format": "keras"})
         assert uploaded.status_code == 201, uploaded.text
     finally:

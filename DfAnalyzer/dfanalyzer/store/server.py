@@ -37,6 +37,7 @@ logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
 
 CONNECT_TIMEOUT_SECONDS = 5
 READER_POOL_SIZE = 8
+INSERT_ROWS_PER_STATEMENT = 500
 INT64_NULL = -(2 ** 63)
 TEXT_NULL = b"\x80"
 READER_NAME = "dfanalyzer_reader"
@@ -89,6 +90,19 @@ class ServerGone(StoreUnavailable):
     """The MonetDB server cannot be reached or the connection to it broke (HTTP 503)."""
 
 
+class _DoubleLiteral(float):
+    """A float that pymonetdb writes with an exponent: MonetDB reads `0.1e0` as the DOUBLE it is,
+    while it reads `0.1` as a DECIMAL and rounds the last digits when storing it as a DOUBLE."""
+
+    def __str__(self):
+        text = repr(float(self))
+        return text if "e" in text or not text[-1].isdigit() else text + "e0"
+
+
+def _bound(params):
+    return [_DoubleLiteral(value) if type(value) is float else value for value in params]
+
+
 def _pyformat(sql):
     """pymonetdb takes %s placeholders; our SQL uses ?, which never appears inside our literals."""
     return sql.replace("%", "%%").replace("?", "%s")
@@ -107,17 +121,33 @@ class _ServerTransaction(Transaction):
         return [tuple(plain_value(v) for v in row) for row in self.cursor.fetchall()]
 
     def append(self, schema, table, columns, kinds):
-        """One binary COPY of every column: fast, and the only way into a MonetDB server for
-        infinite doubles (its SQL parser refuses them)."""
         names = list(columns)
-        files = {f"column{index}": _binary_column(columns[name], kinds[name]) for index, name in enumerate(names)}
         quoted = ", ".join('"' + name + '"' for name in names)
+        if any(kinds[name] == "double" and any(_infinite(v) for v in columns[name]) for name in names):
+            self._copy_binary(schema, table, names, quoted, columns, kinds)
+            return
+        rows = list(zip(*(columns[name] for name in names)))
+        one_row = "(" + ", ".join(["?"] * len(names)) + ")"
+        for start in range(0, len(rows), INSERT_ROWS_PER_STATEMENT):
+            chunk = rows[start:start + INSERT_ROWS_PER_STATEMENT]
+            self.execute(f'INSERT INTO "{schema}"."{table}" ({quoted}) VALUES ' + ", ".join([one_row] * len(chunk)),
+                         [value for row in chunk for value in row])
+
+    def _copy_binary(self, schema, table, names, quoted, columns, kinds):
+        """One binary COPY of every column: the only way into a MonetDB server for infinite
+        doubles (its SQL parser refuses them). Only for such rows: mserver5 11.45 was seen to
+        crash when a client died in the middle of a COPY ... ON CLIENT."""
+        files = {f"column{index}": _binary_column(columns[name], kinds[name]) for index, name in enumerate(names)}
         sources = ", ".join(f"'{name}'" for name in files)
         self.store._column_files.update(files)
         try:
             self.execute(f'COPY LITTLE ENDIAN BINARY INTO "{schema}"."{table}" ({quoted}) FROM {sources} ON CLIENT')
         finally:
             self.store._column_files.clear()
+
+
+def _infinite(value):
+    return isinstance(value, float) and math.isinf(value)
 
 
 def _binary_column(values, kind):
@@ -267,7 +297,7 @@ class ServerStore(Store):
     def _run(self, cursor, sql, params=()):
         """Runs one statement, telling conflicts and a lost server apart from bad statements."""
         try:
-            cursor.execute(_pyformat(sql), list(params) or None)
+            cursor.execute(_pyformat(sql), _bound(params) or None)
         except (pymonetdb.Error, OSError, EOFError) as error:
             if is_connection_loss(error):
                 raise self.unavailable(error) from error

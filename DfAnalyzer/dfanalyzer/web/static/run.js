@@ -204,7 +204,11 @@
       curves.total += answer.rows.length;
       if (curves.total > 2 * POINTS && !curves.zoomed) await loadCurves(true); else setSeriesData();
       if (epochPage.offset + epochPage.rows.length >= epochCount - answer.rows.length) {
-        epochPage.rows.push(...answer.rows);
+        // The table's page and the curves' cursor come from separate requests: a row the page
+        // already holds may also be among those stored since the cursor.
+        const shown = new Set(epochPage.rows.map(row => row[0]));
+        const unseen = epochPage.columns[0] === "epoch" ? answer.rows.filter(row => !shown.has(row[0])) : answer.rows;
+        epochPage.rows.push(...unseen);
         if (epochPage.rows.length > PAGE) {
           epochPage.offset += epochPage.rows.length - PAGE;
           epochPage.rows = epochPage.rows.slice(-PAGE);

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from cluster_clients import SET_TAG
+from cluster_clients import SET_TAG, specification
 from service_process import ServiceProcess
 
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -117,7 +117,8 @@ def test_monetdb_killed_and_restarted_during_ingestion_services_come_back_and_ev
     assert poll(lambda: _stored_epochs(two_services[0]) >= 40, timeout=120)
     database.kill()
 
-    answer = requests.post(two_services[0].url + "/api/v1/ingest", json={"messages": []}, timeout=30)
+    probe = {"id": "probe", "kind": "dataflow", "body": specification("probe")}
+    answer = requests.post(two_services[0].url + "/api/v1/ingest", json={"messages": [probe]}, timeout=30)
     assert answer.status_code == 503 and int(answer.headers["Retry-After"]) > 0
     where = f"monetdb://monetdb@127.0.0.1:{database.port}/dfa"
     assert where in answer.json()["detail"] and "monetdb:monetdb@" not in answer.text

@@ -89,6 +89,9 @@ def test_embedded_to_server_and_back_reads_back_identical(monetdb_database, tmp_
                         "--to-data-dir", str(tmp_path / "server-side"), "--merge")
     assert merged.returncode == 1 and f"dataflows the target already has: {DATAFLOW}" in merged.stderr
 
+    embedded_pair = dfanalyzer("copy", "--data-dir", source.data_dir, "--to-data-dir", str(tmp_path / "elsewhere"))
+    assert embedded_pair.returncode == 1 and "copy the folder" in embedded_pair.stderr
+
     back = dfanalyzer("copy", "--data-dir", str(tmp_path / "server-side"), "--monetdb-url", monetdb_database.url,
                       "--to-data-dir", str(tmp_path / "embedded-again"))
     assert back.returncode == 0, back.stderr

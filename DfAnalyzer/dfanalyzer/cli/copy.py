@@ -34,6 +34,11 @@ def run_copy(args):
     if (args.monetdb_url or os.path.abspath(args.data_dir)) == (args.to_monetdb_url or os.path.abspath(args.to_data_dir)):
         print("dfanalyzer copy: the source and the target are the same store", file=sys.stderr)
         return 1
+    if not args.monetdb_url and not args.to_monetdb_url:
+        # One process can open one embedded database only (monetdbe).
+        print("dfanalyzer copy: both stores are embedded; to copy a data directory, stop its service and copy "
+              "the folder (or copy through a MonetDB server: --to-monetdb-url, then back)", file=sys.stderr)
+        return 1
     source = open_store(data_dir=args.data_dir, monetdb_url=args.monetdb_url)
     try:
         target = open_store(data_dir=args.to_data_dir, monetdb_url=args.to_monetdb_url)

@@ -126,12 +126,11 @@ def report(url, exec_tag, output=None):
     health = requests.get(url.rstrip("/") + "/health", timeout=10).json()
     models = requests.get(url.rstrip("/") + "/api/v1/models", params={"exec": exec_tag}, timeout=10).json()["models"]
     print(f"\nExecution {exec_tag} of dataflow '{DATAFLOW}'.")
-    print(f"Provenance: {health.get('backend')} in {health.get('data_dir')} (SQL: POST {url}/api/v1/query, "
+    print(f"Provenance: {health.get('backend')} (SQL: POST {url}/api/v1/query, "
           f"or `dfanalyzer query \"SELECT * FROM {DATAFLOW}.otrainingmodel\"`)")
     for model in models:
-        path = os.path.join(health.get("data_dir", ""), "models", model["path"])
         print(f"Trained model ({model['format']}, {model['size_bytes']} bytes, sha256 {model['sha256'][:16]}...): "
-              f"{path}\n    download: `dfanalyzer model get {model['id']} -o .`  or  GET {url}{model['url']}")
+              f"models/{model['path']} in the service's models folder\n    download: `dfanalyzer model get {model['id']} -o .`  or  GET {url}{model['url']}")
     if not models:
         print("The trained model is still being uploaded (see `dfanalyzer model list`).")
     keras_files = [model for model in models if model["format"] == "keras"]

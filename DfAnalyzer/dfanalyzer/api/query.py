@@ -21,7 +21,6 @@ router = APIRouter(prefix="/api/v1", tags=["query"])
 # User queries wait for a thread of their own: however many are slow, the threads that serve
 # ingestion and the other pages stay free.
 QUERY_THREADS = anyio.CapacityLimiter(8)
-DISCONNECT_POLL_SECONDS = 0.5
 
 
 class QueryRequest(BaseModel):
@@ -38,8 +37,14 @@ def limited_forms(sql, limit):
     yield sql, None
 
 
-def run_limited(store, sql, limit):
-    """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back."""
+def run_limited(store, sql, limit, scope=None):
+    """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back; inside
+    `scope` (a QueryScope), which another thread may cancel."""
+    with scope or store.user_query_scope():
+        return _run_limited_forms(store, sql, limit)
+
+
+def _run_limited_forms(store, sql, limit):
     try:
         for form, refusal_to_try_next in limited_forms(sql, limit):
             try:
@@ -57,23 +62,29 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
                 store=Depends(get_store)):
     """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV.
 
-    The query stops after the service's --query-timeout; a client that disconnects stops
-    waiting for it (the engine then drops it at its time limit).
+    The query stops after the service's --query-timeout. When the client disconnects, a MonetDB
+    server stops the query at once; embedded MonetDB drops it at its time limit.
     """
     try:
         sql = check_read_only(body.sql)
     except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
         hint = await anyio.to_thread.run_sync(quoting_hint, store, body.sql, limiter=QUERY_THREADS)
         raise UnknownTable(str(error) + hint) from None
+    scope = store.user_query_scope()
     work = asyncio.ensure_future(anyio.to_thread.run_sync(
-        partial(run_limited, store, sql, body.limit + 1), limiter=QUERY_THREADS))
-    while not work.done():
-        await asyncio.wait([work], timeout=DISCONNECT_POLL_SECONDS)
-        if not work.done() and await request.is_disconnected():
-            # The thread ends with the engine's statement, at the latest at its time limit.
-            work.add_done_callback(lambda done: done.cancelled() or done.exception())
-            work.cancel()
-            return Response(status_code=499)
+        partial(run_limited, store, sql, body.limit + 1, scope), limiter=QUERY_THREADS))
+    client_left = asyncio.ensure_future(disconnection(request))
+    try:
+        await asyncio.wait([work, client_left], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        client_left.cancel()
+    if not work.done():
+        # The thread ends with the engine's statement: at once where the store can stop it,
+        # else at its time limit.
+        scope.cancel()
+        work.add_done_callback(lambda done: done.cancelled() or done.exception())
+        work.cancel()
+        return Response(status_code=499)
     columns, rows = work.result()
     columns = named_columns(sql, columns)
     truncated = len(rows) > body.limit
@@ -85,6 +96,14 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
         writer.writerows([["" if v is None else json_value(v) for v in row] for row in rows])
         return Response(buffer.getvalue(), media_type="text/csv")
     return SafeJSONResponse({"columns": columns, "rows": rows, "truncated": truncated})
+
+
+async def disconnection(request):
+    """Returns when the client has disconnected. The body is read already, so the next message
+    is the disconnect. (`request.is_disconnected()` never says so behind the app's HTTP
+    middlewares: its immediately-cancelled receive cannot pass through their task groups.)"""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def named_columns(sql, columns):

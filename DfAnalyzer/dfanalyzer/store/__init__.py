@@ -7,11 +7,11 @@ from dfanalyzer.store.base import Store, Transaction
 def open_store(data_dir=None, monetdb_url=None, query_timeout=30, monetdb_reader_url=None):
     """Opens the store: a MonetDB server when `monetdb_url` is given (user SQL then runs as the
     read-only user of `monetdb_reader_url`, created when missing), else embedded MonetDB in
-    `<data_dir>/monetdb`, whose engine aborts a user query after `query_timeout` seconds."""
+    `<data_dir>/monetdb`; either stops a user query after `query_timeout` seconds."""
     if monetdb_url:
         from dfanalyzer.store.server import ServerStore
 
-        return ServerStore(monetdb_url, reader_url=monetdb_reader_url)
+        return ServerStore(monetdb_url, reader_url=monetdb_reader_url, query_timeout=query_timeout)
     if not data_dir:
         raise ValueError("open_store needs a data_dir (embedded MonetDB) or a monetdb_url")
     from dfanalyzer.store.embedded import EmbeddedStore

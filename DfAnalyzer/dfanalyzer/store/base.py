@@ -38,6 +38,22 @@ class Transaction(abc.ABC):
         `kinds` maps each column to "double", "bigint" or "text"; None is NULL."""
 
 
+class QueryScope:
+    """The user queries (`isolated` reads) one request runs, entered (`with`) on the thread that
+    runs them; `cancel()`, from any thread, stops those running and refuses the next ones (their
+    client left). This default scope stops nothing: embedded MonetDB cannot stop a statement from
+    outside safely, so its queries end at their time limit."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def cancel(self):
+        """Stops the scope's queries where the store can (a MonetDB server)."""
+
+
 class Store(abc.ABC):
     """A MonetDB database holding the PROV-Df catalog and the per-dataflow set tables."""
 
@@ -64,6 +80,10 @@ class Store(abc.ABC):
         """Raises when the store does not answer; never waits behind other work where the
         store can avoid it (GET /health)."""
         self.read("SELECT 1")
+
+    def user_query_scope(self):
+        """A QueryScope for the user queries of one request."""
+        return QueryScope()
 
     def longest_query_seconds(self):
         """How long the longest user query (an `isolated` read) in flight has run; 0 if none or

@@ -11,7 +11,8 @@ dropped; the next request connects again, so the service is back by itself once 
 
 User SQL (`read(..., isolated=True)`) runs as a read-only MonetDB user: the service creates
 `dfanalyzer_reader` (password derived from the owner's) or uses the one the operator names with
-`reader_url`, and grants it SELECT on every table before each query.
+`reader_url`, and grants it SELECT on every table before each query. Its time limit and its
+stopping when the client leaves are in `dfanalyzer.store.server_user_queries`.
 """
 import contextlib
 import hashlib
@@ -30,6 +31,7 @@ from pymonetdb import Uploader
 from dfanalyzer.errors import InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
+from dfanalyzer.store.server_user_queries import ReaderConnection, UserQueries
 
 # pymonetdb logs every failed connection attempt at ERROR; while MonetDB is away the 503 answers
 # (logged by the API) already say so, once per request instead of twice.
@@ -42,6 +44,7 @@ INT64_NULL = -(2 ** 63)
 TEXT_NULL = b"\x80"
 READER_NAME = "dfanalyzer_reader"
 SQLSTATE_PREFIX = re.compile(r"^\s*[0-9A-Z]{5}!")
+STOPPED_BY_SYS_STOP = "received stop signal"  # MonetDB's answer to a stopped query has no SQLSTATE
 WRITER_TURN_DDL = ("CREATE TABLE IF NOT EXISTS writer_turn (id INT PRIMARY KEY, generation BIGINT NOT NULL)",
                    "INSERT INTO writer_turn (id, generation) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM writer_turn)")
 
@@ -83,7 +86,8 @@ def is_connection_loss(error):
     statement errors carry a SQLSTATE (`42000!...`), socket and protocol errors do not."""
     if isinstance(error, (OSError, EOFError)):
         return True
-    return isinstance(error, pymonetdb.Error) and not SQLSTATE_PREFIX.match(str(error))
+    return isinstance(error, pymonetdb.Error) and not SQLSTATE_PREFIX.match(str(error)) and \
+        STOPPED_BY_SYS_STOP not in str(error)
 
 
 class ServerGone(StoreUnavailable):
@@ -179,6 +183,11 @@ class _ColumnUploads(Uploader):
         upload.binary_writer().write(self.files.pop(filename))
 
 
+def _fetched(cursor, limit):
+    columns = [d[0] for d in cursor.description] if cursor.description else []
+    return columns, cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+
+
 class _ConnectionPool:
     """Idle connections of one MonetDB user, for reads from many request threads at once."""
 
@@ -227,9 +236,10 @@ class ServerStore(Store):
         monetdb_url: `monetdb://user:password@host:port/database` of a user that may create tables.
         reader_url: `monetdb://user:password@...` of the user that runs user SQL; created (and given
             SELECT on every table) when missing. Default: `dfanalyzer_reader`.
+        query_timeout: seconds a user query may run before it is stopped; 0 for no limit.
     """
 
-    def __init__(self, monetdb_url, reader_url=None):
+    def __init__(self, monetdb_url, reader_url=None, query_timeout=30):
         self.url = public_url(monetdb_url)
         self._arguments = connection_arguments(monetdb_url)
         self._reader_arguments = self._reader_arguments_for(reader_url)
@@ -239,8 +249,13 @@ class ServerStore(Store):
         self._generation = None
         self._foreign_write_callbacks = []
         self._pool = _ConnectionPool(lambda: self._connect(self._arguments), READER_POOL_SIZE)
-        self._reader_pool = _ConnectionPool(lambda: self._connect(self._reader_arguments), READER_POOL_SIZE)
-        retrying(self._prepare_database)
+        self._reader_pool = _ConnectionPool(self._connect_reader, READER_POOL_SIZE)
+        self._user_queries = UserQueries(lambda: self._connect(self._arguments), query_timeout)
+        try:
+            retrying(self._prepare_database)
+        except BaseException:
+            self._user_queries.close()
+            raise
 
     def _reader_arguments_for(self, reader_url):
         if reader_url:
@@ -262,6 +277,14 @@ class ServerStore(Store):
             raise self.unavailable(error) from error
         connection.set_autocommit(True)
         return connection
+
+    def _connect_reader(self):
+        connection = self._connect(self._reader_arguments)
+        try:
+            return ReaderConnection(connection, self._user_queries.query_timeout)
+        except (pymonetdb.Error, OSError, EOFError) as error:
+            _close_quietly(connection)
+            raise self.unavailable(error) from error
 
     def unavailable(self, error):
         reason = str(error).strip() or type(error).__name__
@@ -360,30 +383,49 @@ class ServerStore(Store):
 
     def read(self, sql, params=(), limit=None, isolated=False):
         if isolated:
-            retrying(self._grant_reader)
-        pool = self._reader_pool if isolated else self._pool
+            return self._read_user_query(sql, params, limit)
         try:
-            return self._read_on(pool, sql, params, limit, isolated)
+            return self._read_on(self._pool, sql, params, limit)
         except ServerGone:
             # An idle connection of the pool may predate a MonetDB restart: once more, on a new one.
-            return self._read_on(pool, sql, params, limit, isolated)
+            return self._read_on(self._pool, sql, params, limit)
 
-    def _read_on(self, pool, sql, params, limit, isolated):
+    def _read_user_query(self, sql, params, limit):
+        with self._user_queries.tracked() as query:
+            retrying(self._grant_reader)
+            try:
+                return self._read_on(self._reader_pool, sql, params, limit, query)
+            except ServerGone:
+                if query.reason is not None:
+                    raise  # the watchdog shut its connection; `tracked` says why
+                return self._read_on(self._reader_pool, sql, params, limit, query)
+
+    def _read_on(self, pool, sql, params, limit, user_query=None):
+        """Reads on a connection of `pool`; a user query inside a transaction rolled back, and
+        stoppable by the watchdog while its statement runs."""
         with pool.connection() as connection:
             cursor = connection.cursor()
             try:
-                if isolated:
-                    self._run(cursor, "START TRANSACTION")
-                try:
+                if user_query is None:
                     self._run(cursor, sql, params)
-                    columns = [d[0] for d in cursor.description] if cursor.description else []
-                    rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-                finally:
-                    if isolated:
+                    columns, rows = _fetched(cursor, limit)
+                else:
+                    self._run(cursor, "START TRANSACTION")
+                    try:
+                        with self._user_queries.stoppable(user_query, connection):
+                            self._run(cursor, sql, params)
+                            columns, rows = _fetched(cursor, limit)
+                    finally:
                         self._rollback_quietly(cursor)
             except (pymonetdb.Error, WriteConflict) as error:
                 raise QueryRejected(str(error).strip()) from error
         return columns, [tuple(plain_value(v) for v in row) for row in rows]
+
+    def user_query_scope(self):
+        return self._user_queries.scope()
+
+    def longest_query_seconds(self):
+        return self._user_queries.longest_seconds()
 
     # -- the read-only user --------------------------------------------------------------------
 
@@ -420,6 +462,7 @@ class ServerStore(Store):
     def close(self, timeout=None):
         """Closes the idle connections and the writer's; MonetDB ends a running query's session
         itself when its connection goes, so closing never has to wait (`timeout` is not needed)."""
+        self._user_queries.close()
         self._pool.close()
         self._reader_pool.close()
         self._drop_writer()

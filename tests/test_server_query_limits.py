@@ -1,0 +1,81 @@
+"""On a MonetDB server, a user query is really stopped (seen from an administrator's connection in
+sys.queue()) at its --query-timeout and when its client disconnects, and its reader is free again."""
+import json
+import socket
+import time
+
+import pytest
+import requests
+
+from service_process import ServiceProcess
+
+READER = "dfanalyzer_reader"
+# 100 steps of 0.7 s (quiet machine) to 3 s (loaded) each on a MonetDB server: well over a minute
+# in all, far past the limits below (and within the query guard's 5,000 tokens).
+SLOW_QUERY = "SELECT " + " + ".join(
+    f"(SELECT COUNT(*) FROM sys.columns a, sys.columns b, sys.schemas c "
+    f"WHERE LENGTH(a.name || b.name || c.name || '{n}') > 10)"
+    for n in range(100))
+
+
+@pytest.fixture
+def server_service(monetdb_database, tmp_path):
+    started = []
+
+    def start(query_timeout):
+        service = ServiceProcess(tmp_path / "dfa-data", monetdb_url=monetdb_database.url,
+                                 extra_args=["--query-timeout", str(query_timeout)]).start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def running_reader_queries(database):
+    connection = database.connect()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT tag FROM sys.queue() WHERE username = %s AND status = 'running'", [READER])
+        return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def poll(condition, timeout=90, pause=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(pause)
+    return False
+
+
+def run_query(service, sql):
+    return requests.post(service.url + "/api/v1/query", json={"sql": sql, "limit": 10}, timeout=120)
+
+
+def test_a_query_past_its_time_limit_is_stopped_on_the_server_with_a_400_and_its_reader_answers_next(
+        server_service, monetdb_database):
+    service = server_service(query_timeout=2)
+    response = run_query(service, SLOW_QUERY)
+    assert response.status_code == 400 and "--query-timeout" in response.json()["detail"]
+    assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
+    assert run_query(service, "SELECT 1").json()["rows"] == [[1]]
+
+
+def test_a_disconnected_clients_query_is_stopped_on_the_server_long_before_its_limit(server_service,
+                                                                                    monetdb_database):
+    service = server_service(query_timeout=3600)
+    body = json.dumps({"sql": SLOW_QUERY, "limit": 10}).encode()
+    client = socket.create_connection(("127.0.0.1", service.port))
+    client.sendall(b"POST /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    try:
+        assert poll(lambda: running_reader_queries(monetdb_database)), "the query never started"
+    finally:
+        client.close()
+    # Minutes of work left and an hour of limit: only the disconnect can end it this soon.
+    assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
+    assert run_query(service, "SELECT 1").json()["rows"] == [[1]]

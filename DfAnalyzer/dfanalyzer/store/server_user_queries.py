@@ -95,7 +95,7 @@ class _ServerQueryScope(QueryScope):
 class _RunningQuery:
     def __init__(self, scope):
         self.scope = scope
-        self.started = time.monotonic()
+        self.started = None  # when its statement started (waiting for a reader does not count)
         self.reader = None  # set while its statement runs: what the watchdog may stop
         self.reason = None  # TIMED_OUT or CLIENT_LEFT once the service decided to stop it
         self.stop_sent_at = None
@@ -172,6 +172,7 @@ class UserQueries:
             if query.reason is not None:
                 raise QueryRejected(self.refusal(query.reason))
             query.reader = reader
+            query.started = time.monotonic()
         try:
             yield
         finally:
@@ -187,7 +188,7 @@ class UserQueries:
 
     def longest_seconds(self):
         with self._lock:
-            started = [query.started for query in self._running]
+            started = [query.started for query in self._running if query.started is not None]
         return time.monotonic() - min(started) if started else 0.0
 
     # -- the watchdog ------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ class UserQueries:
     def _mark_overdue(self):
         now = time.monotonic()
         for query in self._running:
-            if query.reason is None and self.query_timeout and \
+            if query.reason is None and self.query_timeout and query.started is not None and \
                     now - query.started > self.query_timeout + STOP_GRACE_SECONDS:
                 query.reason = TIMED_OUT
         return [query for query in self._running if query.reason is not None and query.reader is not None]

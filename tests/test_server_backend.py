@@ -197,3 +197,38 @@ def test_every_service_of_the_database_serves_every_model(database, tmp_path):
     finally:
         for service in services:
             service.stop()
+
+
+def test_a_service_started_before_its_monetdb_waits_for_it_and_is_ready_once_it_answers(database, tmp_path):
+    database.stop()
+    service = ServiceProcess(tmp_path / "early", monetdb_url=database.url)
+    started = []
+    starting = threading.Thread(target=lambda: started.append(service.start(timeout=300)))
+    starting.start()
+    try:
+        def health():
+            if service.process is not None and service.process.poll() is not None:
+                return "exited", service.process.returncode
+            try:
+                answer = requests.get(service.url + "/health", timeout=10)
+            except requests.ConnectionError:
+                return None  # not listening yet
+            return answer.status_code, answer.json()["status"]
+
+        assert poll(health, timeout=120) == (503, "backend unreachable")
+        ingest = requests.post(service.url + "/api/v1/ingest", timeout=30, json={
+            "messages": [{"id": "early", "kind": "dataflow", "body": specification("early")}]})
+        assert ingest.status_code == 503 and int(ingest.headers["Retry-After"]) > 0
+        assert service.process.poll() is None
+        assert "connects as soon as it answers" in service.log()
+
+        database.start()
+        starting.join(300)
+        assert started, "the service did not become healthy after MonetDB started"
+        ingest = requests.post(service.url + "/api/v1/ingest", timeout=60, json={
+            "messages": [{"id": "early", "kind": "dataflow", "body": specification("early")}]})
+        assert ingest.ok
+        assert service.query("SELECT tag FROM dataflow") == [["early"]]
+    finally:
+        starting.join(300)
+        service.stop()

@@ -60,7 +60,7 @@ def serve(settings, fd, query_timeout, restarts):
     """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
     try:
         store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
-                           monetdb_reader_url=settings.monetdb_reader_url)
+                           monetdb_reader_url=settings.monetdb_reader_url, wait_for_server=True)
     except DfaError as error:
         print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
         return STARTUP_FAILURE_EXIT

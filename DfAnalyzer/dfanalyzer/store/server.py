@@ -7,7 +7,9 @@ The turn's generation counter also tells a service that another one wrote since 
 write, so that it forgets what it cached about the catalog (`on_foreign_write`).
 
 When MonetDB goes away, the failing request answers 503 naming the server and the connection is
-dropped; the next request connects again, so the service is back by itself once MonetDB is.
+dropped; the next request connects again, so the service is back by itself once MonetDB is. A
+service started before its MonetDB (`wait_for_server`) serves meanwhile the same way, and creates
+the catalog as soon as MonetDB answers.
 
 User SQL (`read(..., isolated=True)`) runs as a read-only MonetDB user: the service creates
 `dfanalyzer_reader` (password derived from the owner's) or uses the one the operator names with
@@ -28,7 +30,7 @@ from urllib.parse import unquote, urlparse
 import pymonetdb
 from pymonetdb import Uploader
 
-from dfanalyzer.errors import InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
+from dfanalyzer.errors import ConfigurationError, InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
 from dfanalyzer.store.server_user_queries import ReaderConnection, UserQueries
@@ -37,7 +39,12 @@ from dfanalyzer.store.server_user_queries import ReaderConnection, UserQueries
 # (logged by the API) already say so, once per request instead of twice.
 logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
 
+log = logging.getLogger(__name__)
+
 CONNECT_TIMEOUT_SECONDS = 5
+WAIT_FOR_SERVER_SECONDS = 2
+# MonetDB answered but refuses the settings: waiting would not help.
+REFUSED_SETTINGS = ("InvalidCredentials", "request for database", "no such database")
 READER_POOL_SIZE = 8
 INSERT_ROWS_PER_STATEMENT = 500
 INT64_NULL = -(2 ** 63)
@@ -237,9 +244,11 @@ class ServerStore(Store):
         reader_url: `monetdb://user:password@...` of the user that runs user SQL; created (and given
             SELECT on every table) when missing. Default: `dfanalyzer_reader`.
         query_timeout: seconds a user query may run before it is stopped; 0 for no limit.
+        wait_for_server: when MonetDB cannot be reached at first, log it and go on (every request
+            answers 503 until MonetDB is there) instead of raising ServerGone.
     """
 
-    def __init__(self, monetdb_url, reader_url=None, query_timeout=30):
+    def __init__(self, monetdb_url, reader_url=None, query_timeout=30, wait_for_server=False):
         self.url = public_url(monetdb_url)
         self._arguments = connection_arguments(monetdb_url)
         self._reader_arguments = self._reader_arguments_for(reader_url)
@@ -251,8 +260,20 @@ class ServerStore(Store):
         self._pool = _ConnectionPool(lambda: self._connect(self._arguments), READER_POOL_SIZE)
         self._reader_pool = _ConnectionPool(self._connect_reader, READER_POOL_SIZE)
         self._user_queries = UserQueries(lambda: self._connect(self._arguments), query_timeout)
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
+        self._preparing_thread = None
+        self._closed = threading.Event()
         try:
-            retrying(self._prepare_database)
+            self._ensure_prepared()
+        except ServerGone as gone:
+            self._refuse_settings(gone)
+            if not wait_for_server:
+                self._user_queries.close()
+                raise
+            log.warning("%s; DfAnalyzer serves meanwhile (requests answer 503) and connects as soon as it answers, "
+                        "trying every %ds", gone, WAIT_FOR_SERVER_SECONDS)
+            threading.Thread(target=self._wait_for_server, name="monetdb-wait", daemon=True).start()
         except BaseException:
             self._user_queries.close()
             raise
@@ -290,6 +311,46 @@ class ServerStore(Store):
         reason = str(error).strip() or type(error).__name__
         return ServerGone(f"the MonetDB server at {self.url} cannot be reached ({reason}); provenance is kept by "
                           "the clients and sent again when it is back")
+
+    def _refuse_settings(self, gone):
+        """Raises ConfigurationError when MonetDB answered but refused the user or the database."""
+        reason = str(gone.__cause__ or gone).strip()
+        if any(text in reason for text in REFUSED_SETTINGS):
+            self._user_queries.close()
+            raise ConfigurationError(f"the MonetDB server at {self.url} refused the connection ({reason}); check the "
+                                     "user, password and database name of --monetdb-url") from None
+
+    def _ensure_prepared(self):
+        """Writer turn, catalog and read-only user are in place (prepared now if they were not: a
+        service may start before its MonetDB). Another thread preparing means MonetDB is not
+        ready yet: 503 at once rather than a queue of requests each waiting to connect."""
+        if self._prepared or self._preparing_thread == threading.get_ident():
+            return
+        if not self._prepare_lock.acquire(blocking=False):
+            raise ServerGone(f"the MonetDB server at {self.url} is being connected to; provenance is kept by the "
+                             "clients and sent again when it is ready")
+        try:
+            if not self._prepared:
+                self._preparing_thread = threading.get_ident()
+                try:
+                    retrying(self._prepare_database)
+                finally:
+                    self._preparing_thread = None
+                self._prepared = True
+        finally:
+            self._prepare_lock.release()
+
+    def _wait_for_server(self):
+        while not self._closed.wait(WAIT_FOR_SERVER_SECONDS):
+            try:
+                self._ensure_prepared()
+            except ServerGone:
+                continue
+            except Exception as error:  # e.g. the read-only user cannot be created: said by every request too
+                log.error("the MonetDB server at %s answers but DfAnalyzer cannot prepare it: %s", self.url, error)
+                return
+            log.warning("the MonetDB server at %s answers: DfAnalyzer is ready", self.url)
+            return
 
     def _prepare_database(self):
         """Writer turn, catalog and read-only user; safe when several services start together."""
@@ -330,6 +391,7 @@ class ServerStore(Store):
 
     @contextlib.contextmanager
     def write(self):
+        self._ensure_prepared()
         with self._write_lock:
             cursor = self._begin()
             try:
@@ -382,6 +444,7 @@ class ServerStore(Store):
     # -- reading -------------------------------------------------------------------------------
 
     def read(self, sql, params=(), limit=None, isolated=False):
+        self._ensure_prepared()
         if isolated:
             return self._read_user_query(sql, params, limit)
         try:
@@ -462,6 +525,7 @@ class ServerStore(Store):
     def close(self, timeout=None):
         """Closes the idle connections and the writer's; MonetDB ends a running query's session
         itself when its connection goes, so closing never has to wait (`timeout` is not needed)."""
+        self._closed.set()
         self._user_queries.close()
         self._pool.close()
         self._reader_pool.close()

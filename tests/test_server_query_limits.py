@@ -79,3 +79,28 @@ def test_a_disconnected_clients_query_is_stopped_on_the_server_long_before_its_l
     # Minutes of work left and an hour of limit: only the disconnect can end it this soon.
     assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
     assert run_query(service, "SELECT 1").json()["rows"] == [[1]]
+
+
+def test_the_watchdog_stops_a_query_that_monetdbs_own_limit_lets_run(monetdb_database):
+    """The reader session's own limit is lifted by an administrator: the service's watchdog still
+    stops the query (sys.stop) past the limit and its grace, with the same 400."""
+    from dfanalyzer.errors import QueryRejected
+    from dfanalyzer.store import open_store
+
+    store = open_store(monetdb_url=monetdb_database.url, query_timeout=2)
+    try:
+        store.read("SELECT 1", isolated=True)  # its reader connection waits idle in the pool
+        administrator = monetdb_database.connect()
+        try:
+            cursor = administrator.cursor()
+            cursor.execute("SELECT sessionid FROM sys.sessions WHERE username = %s", [READER])
+            for (session,) in cursor.fetchall():
+                cursor.execute(f"CALL sys.setquerytimeout({int(session)}, 0)")
+        finally:
+            administrator.close()
+        with pytest.raises(QueryRejected, match="--query-timeout"):
+            store.read(SLOW_QUERY, isolated=True)
+        assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
+        assert store.read("SELECT 3", isolated=True)[1] == [(3,)]
+    finally:
+        store.close()

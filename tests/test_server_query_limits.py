@@ -1,6 +1,8 @@
 """On a MonetDB server, a user query is really stopped (seen from an administrator's connection in
-sys.queue()) at its --query-timeout and when its client disconnects, and its reader is free again."""
+sys.queue()) at its --query-timeout, when its client disconnects and when the service stops, and
+its reader is free again."""
 import json
+import signal
 import socket
 import time
 
@@ -68,17 +70,35 @@ def test_a_query_past_its_time_limit_is_stopped_on_the_server_with_a_400_and_its
 def test_a_disconnected_clients_query_is_stopped_on_the_server_long_before_its_limit(server_service,
                                                                                     monetdb_database):
     service = server_service(query_timeout=3600)
+    client = start_slow_query(service, monetdb_database)
+    client.close()
+    # Minutes of work left and an hour of limit: only the disconnect can end it this soon.
+    assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
+    assert run_query(service, "SELECT 1").json()["rows"] == [[1]]
+
+
+def test_a_query_running_when_the_service_stops_is_stopped_on_the_server(server_service, monetdb_database):
+    service = server_service(query_timeout=3600)
+    client = start_slow_query(service, monetdb_database)
+    try:
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(60) == 0
+        assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
+    finally:
+        client.close()
+
+
+def start_slow_query(service, database):
+    """Sends SLOW_QUERY on a raw connection (returned, to close when the test says) and waits
+    until MonetDB runs it."""
     body = json.dumps({"sql": SLOW_QUERY, "limit": 10}).encode()
     client = socket.create_connection(("127.0.0.1", service.port))
     client.sendall(b"POST /api/v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    try:
-        assert poll(lambda: running_reader_queries(monetdb_database)), "the query never started"
-    finally:
+    if not poll(lambda: running_reader_queries(database)):
         client.close()
-    # Minutes of work left and an hour of limit: only the disconnect can end it this soon.
-    assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
-    assert run_query(service, "SELECT 1").json()["rows"] == [[1]]
+        raise AssertionError("the query never started")
+    return client
 
 
 def test_the_watchdog_stops_a_query_that_monetdbs_own_limit_lets_run(monetdb_database):

@@ -71,6 +71,9 @@ def serve(settings, fd, query_timeout, restarts):
                          name="query-watchdog").start()
     config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=2048,
                             timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    # uvicorn handles SIGTERM, shuts down, then raises the signal again for the handler it found:
+    # with the default one the process would die there, before the store below is closed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
     finally:

@@ -76,6 +76,9 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
     client_left = asyncio.ensure_future(disconnection(request))
     try:
         await asyncio.wait([work, client_left], return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the service is stopping: its shutdown waits for the thread
+        scope.cancel()
+        raise
     finally:
         client_left.cancel()
     if not work.done():

@@ -38,6 +38,7 @@ STOP_GRACE_SECONDS = 5
 WATCH_PERIOD_SECONDS = 0.5
 TIMED_OUT = "timed out"
 CLIENT_LEFT = "client left"
+SERVICE_STOPPING = "service stopping"
 SERVER_TIME_LIMIT = "HYT00!"
 
 
@@ -182,6 +183,8 @@ class UserQueries:
     def refusal(self, reason):
         if reason == CLIENT_LEFT:
             return "the query was stopped because its client disconnected"
+        if reason == SERVICE_STOPPING:
+            return "the query was stopped because DfAnalyzer is stopping; send it again once it is back"
         return (f"the query was stopped after the service's limit of {self.query_timeout}s "
                 "(`dfanalyzer start --query-timeout`); make it cheaper, e.g. filter before "
                 "joining, or raise the limit")
@@ -255,8 +258,21 @@ class UserQueries:
             self._stopper = None
 
     def close(self):
+        """Ends the watchdog and stops the queries still running: MonetDB would otherwise run
+        them to their end after the service is gone (it does not notice a closed connection
+        while it executes)."""
         self._closed = True
         self._wake.set()
         self._watchdog.join(WATCH_PERIOD_SECONDS * 4)
+        with self._lock:
+            running = [query for query in self._running if query.reader is not None]
+            for query in running:
+                query.reason = query.reason or SERVICE_STOPPING
+        if running:
+            stopper = self._stopper_connection()
+            with self._lock:
+                for query in running:
+                    if query.reader is not None:
+                        self._stop(query, stopper)
         with self._lock:
             self._drop_stopper()

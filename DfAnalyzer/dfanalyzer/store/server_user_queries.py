@@ -98,7 +98,7 @@ class _RunningQuery:
         self.scope = scope
         self.started = None  # when its statement started (waiting for a reader does not count)
         self.reader = None  # set while its statement runs: what the watchdog may stop
-        self.reason = None  # TIMED_OUT or CLIENT_LEFT once the service decided to stop it
+        self.reason = None  # TIMED_OUT, CLIENT_LEFT or SERVICE_STOPPING once the service decided to stop it
         self.stop_sent_at = None
 
 

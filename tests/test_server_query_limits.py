@@ -54,8 +54,8 @@ def poll(condition, timeout=90, pause=0.25):
     return False
 
 
-def run_query(service, sql):
-    return requests.post(service.url + "/api/v1/query", json={"sql": sql, "limit": 10}, timeout=120)
+def run_query(service, sql, limit=10):
+    return requests.post(service.url + "/api/v1/query", json={"sql": sql, "limit": limit}, timeout=120)
 
 
 def test_a_query_past_its_time_limit_is_stopped_on_the_server_with_a_400_and_its_reader_answers_next(
@@ -65,6 +65,18 @@ def test_a_query_past_its_time_limit_is_stopped_on_the_server_with_a_400_and_its
     assert response.status_code == 400 and "--query-timeout" in response.json()["detail"]
     assert poll(lambda: not running_reader_queries(monetdb_database), timeout=30)
     assert run_query(service, "SELECT 1").json()["rows"] == [[1]]
+
+
+def test_a_result_too_large_for_memory_gets_a_400_on_the_server_too(server_service):
+    service = server_service(query_timeout=60)
+    # About 220 MB of text (733 rows of 300 KB), past the service's 100 MB for one query's rows.
+    response = run_query(service, "SELECT REPEAT('x', 300000) AS big FROM sys.columns", limit=1000)
+    assert response.status_code == 400 and "smaller limit" in response.json()["detail"]
+    assert run_query(service, "SELECT 2").json()["rows"] == [[2]]
+    # Below the cap, every row asked for arrives, fetched in blocks.
+    count = run_query(service, "SELECT COUNT(*) FROM sys.columns").json()["rows"][0][0]
+    names = run_query(service, "SELECT name FROM sys.columns", limit=100_000).json()["rows"]
+    assert count > 500 and len(names) == count
 
 
 def test_a_disconnected_clients_query_is_stopped_on_the_server_long_before_its_limit(server_service,

@@ -473,11 +473,12 @@ class ServerStore(Store):
                     self._run(cursor, sql, params)
                     columns, rows = _fetched(cursor, limit)
                 else:
+                    self._user_queries.prepare_cursor(cursor)
                     self._run(cursor, "START TRANSACTION")
                     try:
                         with self._user_queries.stoppable(user_query, connection):
                             self._run(cursor, sql, params)
-                            columns, rows = _fetched(cursor, limit)
+                            columns, rows = self._user_queries.fetched(cursor, limit)
                     finally:
                         self._rollback_quietly(cursor)
             except (pymonetdb.Error, WriteConflict) as error:

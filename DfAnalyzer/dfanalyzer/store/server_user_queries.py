@@ -20,6 +20,10 @@ it can miss (measured on mserver5 11.45.17, Sep2022-SP3):
 A stop never reaches a later statement of the same session: a query stops being stoppable
 (`UserQueries.stoppable`) under the same lock the watchdog holds while it stops one, before the
 reader sends anything else (its ROLLBACK).
+
+A user query's rows are fetched in blocks sized to hold about `FETCH_BLOCK_BYTES`, counting what
+they take once converted, and the read is refused past `result_bytes`: pymonetdb would otherwise
+receive a whole result (or ever larger prefetches) in one go.
 """
 import contextlib
 import logging
@@ -40,6 +44,14 @@ TIMED_OUT = "timed out"
 CLIENT_LEFT = "client left"
 SERVICE_STOPPING = "service stopping"
 SERVER_TIME_LIMIT = "HYT00!"
+VALUE_BYTES = 40  # what one converted value takes besides its text (the embedded store counts the same)
+FIRST_ROWS = 20
+FETCH_BLOCK_BYTES = 4 * 2**20
+LARGEST_FETCH_ROWS = 5_000
+
+
+def _row_bytes(row):
+    return sum(VALUE_BYTES + (len(value) if isinstance(value, (str, bytes)) else 0) for value in row)
 
 
 class ReaderConnection:
@@ -108,11 +120,14 @@ class UserQueries:
     Args:
         connect_owner: returns a new pymonetdb connection of the owner (an administrator).
         query_timeout: seconds a user query may run; 0 for no limit.
+        result_bytes: memory one user query's rows may take once converted; a larger result is
+            refused with QueryRejected.
     """
 
-    def __init__(self, connect_owner, query_timeout):
+    def __init__(self, connect_owner, query_timeout, result_bytes=100 * 2**20):
         self.connect_owner = connect_owner
         self.query_timeout = query_timeout
+        self.result_bytes = result_bytes
         self._lock = threading.Lock()
         self._running = []
         self._scopes = {}
@@ -179,6 +194,33 @@ class UserQueries:
         finally:
             with self._lock:  # waits for a stop in progress, so none reaches the next statement
                 query.reader = None
+
+    def fetched(self, cursor, limit):
+        """(columns, rows) of the statement `cursor` ran, at most `limit` rows (None: all), in
+        blocks of about FETCH_BLOCK_BYTES; QueryRejected once they would take more than
+        `result_bytes`. The cursor must have been given `prepare_cursor` before its execute."""
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        wanted = cursor.rowcount if limit is None else min(limit, cursor.rowcount)
+        rows, size, block = [], 0, FIRST_ROWS
+        while len(rows) < wanted:
+            fetched = cursor.fetchmany(min(block, wanted - len(rows)))
+            if not fetched:
+                break
+            fetched_size = sum(_row_bytes(row) for row in fetched)
+            size += fetched_size
+            if size > self.result_bytes:
+                raise QueryRejected(
+                    f"the result is larger than the service lets one query hold in memory ({wanted} rows); "
+                    "ask for fewer rows (a smaller limit) or fewer or shorter columns")
+            rows.extend(fetched)
+            block = max(1, min(LARGEST_FETCH_ROWS, FETCH_BLOCK_BYTES * len(fetched) // max(1, fetched_size)))
+        return columns, rows
+
+    @staticmethod
+    def prepare_cursor(cursor):
+        """MonetDB sends only FIRST_ROWS with the answer and pymonetdb fetches no more than asked."""
+        cursor.replysize = FIRST_ROWS
+        cursor.maxprefetch = 0
 
     def refusal(self, reason):
         if reason == CLIENT_LEFT:

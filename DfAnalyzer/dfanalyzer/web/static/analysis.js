@@ -147,13 +147,13 @@
 
   /* The brushed values of a text axis as intervals around their positions, neighbours joined. */
   function categoryIntervals(key) {
-    const intervals = [];
+    const spans = [];
     categories(key).forEach((value, index) => {
       if (!choices.get(key).has(value)) return;
-      const last = intervals[intervals.length - 1];
-      if (last && last[1] === index - 0.3) last[1] = index + 0.3; else intervals.push([index - 0.3, index + 0.3]);
+      const last = spans[spans.length - 1];
+      if (last && last[1] === index - 1) last[1] = index; else spans.push([index, index]);
     });
-    return intervals;
+    return spans.map(([first, last]) => [first - 0.3, last + 0.3]);
   }
 
   function drawScatter(s, logx) {

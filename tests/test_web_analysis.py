@@ -109,6 +109,12 @@ def test_a_text_hyperparameter_has_a_category_axis_whose_brush_filters_the_table
     p.wait_for_function(f"document.querySelectorAll('#runs tbody tr[data-run]').length === {len(expected)}")
     assert sorted(p.eval_on_selector_all("#runs tbody tr[data-run]", "rows => rows.map(r => r.dataset.run)")) == expected
     assert all(value in p.text_content("#ranges") for value in picked)
+    p.click("#ranges [data-remove-choice='0']")
+    p.wait_for_function("new URLSearchParams(location.search).getAll('in').length === 1")
+    remaining = p.evaluate("new URLSearchParams(location.search).get('in')").split("=", 1)[1]
+    expected = sorted(f"opt-{i}" for i, optimizer in enumerate(OPTIMIZERS) if optimizer == remaining)
+    p.wait_for_function(f"document.querySelectorAll('#runs tbody tr[data-run]').length === {len(expected)}")
+    assert sorted(p.eval_on_selector_all("#runs tbody tr[data-run]", "rows => rows.map(r => r.dataset.run)")) == expected
     assert page.problems == []
 
 

@@ -260,8 +260,11 @@
       return;
     }
     drawSummary();
-    await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
-    document.dispatchEvent(new Event("dfa:run-drawn"));   // what waits for the page's layout may start
+    try {
+      await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
+    } finally {
+      document.dispatchEvent(new Event("dfa:run-drawn"));   // what waits for the page's layout may start
+    }
     DFA.poll(liveStep, 1000, () => status === "RUNNING");
   }
   start();

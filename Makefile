@@ -1,5 +1,5 @@
 # The two commands the README promises. Both bootstrap .venv first (quick when it exists).
-.PHONY: setup run test bench
+.PHONY: setup run test bench screenshots
 
 setup:
 	bash scripts/bootstrap.sh
@@ -10,6 +10,11 @@ run: setup
 test: setup
 	bash scripts/bootstrap.sh --browser
 	.venv/bin/python -m pytest -q tests
+
+# The README's screenshots, taken by the browser tests (a plain test run keeps them in a temporary directory).
+screenshots: setup
+	bash scripts/bootstrap.sh --browser
+	KERAS_PROV_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest -q tests/test_web_*.py
 
 bench: setup
 	.venv/bin/python bench/ingest.py

@@ -1,7 +1,11 @@
 """Debian's Chromium driven by Playwright, watching what a page does wrong: console errors,
 uncaught exceptions, and requests to any origin other than the service's."""
+import atexit
 import contextlib
+import functools
 import os
+import shutil
+import tempfile
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,7 +14,23 @@ from playwright.sync_api import sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "screenshots")
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCREENSHOTS_VARIABLE = "KERAS_PROV_SCREENSHOTS"
+
+
+def screenshots_dir():
+    """Where the tests' screenshots go: $KERAS_PROV_SCREENSHOTS when set (relative to the repository,
+    e.g. docs/screenshots to refresh the README's), else a temporary directory removed at exit, so
+    that a test run leaves the git tree clean."""
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    return os.path.join(REPOSITORY, chosen) if chosen else _temporary_screenshots()
+
+
+@functools.cache
+def _temporary_screenshots():
+    directory = tempfile.mkdtemp(prefix="keras-prov-screenshots-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
 
 
 @contextlib.contextmanager
@@ -53,8 +73,12 @@ class WatchedPage:
         return self.page
 
     def screenshot(self, name):
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        self.page.screenshot(path=os.path.join(SCREENSHOTS, name))
+        """Saves the page as `name` in `screenshots_dir()`; returns the file's path."""
+        directory = screenshots_dir()
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, name)
+        self.page.screenshot(path=path)
+        return path
 
     def close(self):
         self.context.close()

@@ -44,16 +44,19 @@ class RunSeeder:
     Args:
         url: the service's URL.
         dataflow: dataflow tag of the runs.
+        token: the service's access token, if it was started with one.
 
     Example:
         seeder = RunSeeder(service.url, "web")
         seeder.run("r1", {"optimizer_name": "adam", "learning_rate": 0.01, ...}, epochs=5)
     """
 
-    def __init__(self, url, dataflow):
+    def __init__(self, url, dataflow, token=None):
         self.url = url
         self.dataflow = dataflow
         self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
         self.task_ids = 0
         self.post([{"kind": "dataflow", "body": specification(dataflow)}])
 

@@ -6,11 +6,12 @@ HttpOnly, SameSite=Strict cookie and redirects to the same address without it, s
 their requests carry the cookie. Without a token (the default, on loopback) everything is open.
 """
 import hmac
+import html
 import re
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 OPEN_PATHS = {"/health"}
 COOKIE = "dfanalyzer_token"
@@ -39,9 +40,23 @@ def token_middleware(token):
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
             return response
         reason = "the token is wrong" if (header or given) else "this DfAnalyzer requires a token"
+        if "text/html" in request.headers.get("accept", ""):
+            return _token_page(reason, path)
         return JSONResponse(
             {"detail": f"{reason}: send Authorization: Bearer <token> (programs read DFA_TOKEN), or open a page "
                        "once with ?token=<token> in a browser"},
             status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     return require_token
+
+
+def _token_page(reason, path):
+    """The 401 a browser shows when it opens a page without the token: what to type instead."""
+    example = html.escape(f"{path}?token=<token>")
+    body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Token required · DfAnalyzer</title>"
+            f"</head><body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
+            f"<h1>DfAnalyzer: {html.escape(reason)}</h1>"
+            f"<p id='token-required'>Open this page once as <code>{example}</code>, with the token the service was "
+            "started with (<code>dfanalyzer start --token</code> or <code>DFA_TOKEN</code>); the browser then keeps "
+            "it in a cookie for the following pages.</p></body></html>")
+    return HTMLResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -10,7 +10,7 @@ from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import NotFound
 from dfanalyzer.runs.runs_table import RunsTable
-from dfanalyzer.runs.table_view import MAX_PAGE, TableView, ValueRange
+from dfanalyzer.runs.table_view import MAX_PAGE, TableView, ValueChoice, ValueRange
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
 
@@ -33,6 +33,8 @@ def runs_table(dataflow: str | None = Query(None, description="dataflow tag (def
                epoch: float | None = Query(None, description="the epoch of mode=epoch"),
                q: str = Query("", description="text that the run, status or a text column contains"),
                range: list[str] = Query([], description="KEY:LOW:HIGH, repeatable; an empty bound is open"),
+               in_: list[str] = Query([], alias="in", description="KEY=VALUE, repeatable; the values given for "
+                                      "one key are alternatives (e.g. in=hp:optimizer_name=adam&in=hp:optimizer_name=sgd)"),
                sort: str = Query("start", description="column key"),
                desc: bool = Query(True, description="descending order"),
                offset: int = Query(0), limit: int = Query(50, description=f"rows per page, at most {MAX_PAGE}"),
@@ -43,7 +45,8 @@ def runs_table(dataflow: str | None = Query(None, description="dataflow tag (def
     """One row per execution of the dataflow, newest first; `all_columns` lists every column."""
     tag = dataflow or default_dataflow(store)
     table = RunsTable(store, tag).build(mode=mode, epoch=epoch)
-    view = TableView(text=q, ranges=[ValueRange.parse(text) for text in range], sort=sort, descending=desc,
+    view = TableView(text=q, ranges=[ValueRange.parse(text) for text in range], choices=ValueChoice.parse_all(in_),
+                     sort=sort, descending=desc,
                      offset=offset, limit=MAX_PAGE if format == "csv" else limit,
                      columns=[key for key in cols.split(",") if key] if cols else None, differences_only=diff)
     page = view.apply(table)

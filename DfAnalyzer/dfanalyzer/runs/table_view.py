@@ -1,4 +1,4 @@
-"""What part of the runs table a page shows: filter, numeric ranges, sort, page and columns."""
+"""What part of the runs table a page shows: filter, numeric ranges, chosen values, sort, page and columns."""
 import datetime
 from dataclasses import dataclass, field
 
@@ -36,12 +36,48 @@ class ValueRange:
 
 
 @dataclass
+class ValueChoice:
+    """`key` equal to one of `values`; parsed from repeated `key=value` texts (one value each), so
+    that a value may hold any character, `:` and `,` included."""
+
+    key: str
+    values: frozenset
+
+    @classmethod
+    def parse_all(cls, texts):
+        """One ValueChoice per key of the texts `key=value` (the values of a key are alternatives)."""
+        chosen = {}
+        for text in texts:
+            key, equals, value = text.partition("=")
+            if not equals or not key:
+                raise InvalidInput(f"choice {text!r} is not KEY=VALUE (e.g. in=hp:optimizer_name=adam; "
+                                   "repeat it for each value a column may have)")
+            chosen.setdefault(key, set()).add(value)
+        return [cls(key, frozenset(values)) for key, values in chosen.items()]
+
+    def holds(self, value):
+        if isinstance(value, str):
+            return value in self.values
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return any(_number(text) == value for text in self.values)
+        return False
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+@dataclass
 class TableView:
     """The part of a built runs table that a page asks for.
 
     Args:
         text: rows whose run, status or any text column contains this (case-insensitive).
         ranges: `ValueRange`s every row must fall in.
+        choices: `ValueChoice`s every row must hold (categorical filters, e.g. an optimizer's name).
         sort, descending: column key to order by (None last either way).
         offset, limit: the page.
         columns: keys to return (None: the run columns, up to 10 hyperparameters, metrics, tests).
@@ -50,6 +86,7 @@ class TableView:
 
     text: str = ""
     ranges: list = field(default_factory=list)
+    choices: list = field(default_factory=list)
     sort: str = "start"
     descending: bool = True
     offset: int = 0
@@ -60,7 +97,7 @@ class TableView:
     def apply(self, table):
         columns = table["columns"]
         known = {column["key"] for column in columns}
-        for key in [r.key for r in self.ranges] + [self.sort] + (self.columns or []):
+        for key in [r.key for r in self.ranges] + [c.key for c in self.choices] + [self.sort] + (self.columns or []):
             if key not in known:
                 raise InvalidInput(f"column {key!r} is unknown in dataflow {table['dataflow']!r}; "
                                    f"known columns: {', '.join(sorted(known))}")
@@ -93,7 +130,8 @@ class TableView:
             texts = [str(row.get(c["key"], "")) for c in columns if c["type"] == "text"]
             if not any(needle in text.lower() for text in texts):
                 return False
-        return all(value_range.holds(row.get(value_range.key)) for value_range in self.ranges)
+        return all(value_range.holds(row.get(value_range.key)) for value_range in self.ranges) and \
+            all(choice.holds(row.get(choice.key)) for choice in self.choices)
 
 
 def default_columns(columns, rows):

@@ -1,12 +1,15 @@
-/* Hyperparameter analysis: parallel coordinates over numeric hyperparameters and a metric, a
-   scatter of the metric against one hyperparameter, and the runs table, linked by brushes.
-   A brush is a range KEY:LOW:HIGH in the URL (`brush=`), the same filter as the runs table's. */
+/* Hyperparameter analysis: parallel coordinates over the hyperparameters (numeric and text) and a
+   metric, a scatter of the metric against one hyperparameter, and the runs table, linked by brushes.
+   A numeric brush is a range KEY:LOW:HIGH in the URL (`brush=`); a brush on a text axis chooses
+   its values, one KEY=VALUE each (`in=`); both are the runs table's filters (`range=`, `in=`). */
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
+  const MAX_CATEGORIES = 50;     // a text hyperparameter with more distinct values gets no axis
   let table = null;              // every run with the analysed columns
   let parallel = null, scatter = null;
-  let brushes = new Map();       // column key -> [low, high]
+  let brushes = new Map();       // numeric column key -> [low, high]
+  let choices = new Map();       // text column key -> Set of the values brushed
 
   function state() {
     const p = DFA.params();
@@ -21,29 +24,48 @@
       const [low, high] = parts.slice(-2).map(Number);
       brushes.set(parts.slice(0, -2).join(":"), [low, high]);
     }
+    choices = new Map();
+    for (const text of DFA.params().getAll("in")) {
+      const [key, ...value] = text.split("=");
+      if (!choices.has(key)) choices.set(key, new Set());
+      choices.get(key).add(value.join("="));
+    }
   }
+  const choiceTexts = () => [...choices].flatMap(([key, values]) => [...values].sort().map(value => `${key}=${value}`));
   function writeBrushes() {
-    DFA.setParams({brush: [...brushes].map(([key, [low, high]]) => `${key}:${low}:${high}`)});
+    DFA.setParams({brush: [...brushes].map(([key, [low, high]]) => `${key}:${low}:${high}`), in: choiceTexts()});
   }
   const inBrushes = row => [...brushes].every(([key, [low, high]]) =>
-    typeof row[key] === "number" && row[key] >= low && row[key] <= high);
+    typeof row[key] === "number" && row[key] >= low && row[key] <= high) &&
+    [...choices].every(([key, values]) => values.has(row[key]));
+  /* The runs table's filters for the brushes, as query parameters. */
+  const filterParams = () => [
+    ...[...brushes].map(([key, [low, high]]) => `range=${encodeURIComponent(`${key}:${low}:${high}`)}`),
+    ...choiceTexts().map(text => `in=${encodeURIComponent(text)}`)].join("&");
 
-  function columnsOf(group) { return table.all_columns.filter(c => c.group === group && c.type === "number"); }
+  function columnsOf(group, type = "number") { return table.all_columns.filter(c => c.group === group && c.type === type); }
   function label(key) { return (table.all_columns.find(c => c.key === key) || {label: key}).label; }
 
-  /* The hyperparameters worth an axis: numeric and not equal in every run. */
+  /* The sorted values of a text column (null left out). */
+  const categories = key => [...new Set(table.rows.map(r => r[key]).filter(v => typeof v === "string"))].sort();
+
+  /* The hyperparameters worth an axis: not equal in every run; text ones with few enough values. */
   function axes(s) {
-    const varying = columnsOf("hyperparameter").filter(c => new Set(table.rows.map(r => r[c.key])).size > 1);
-    return [...varying.map(c => c.key), s.metric];
+    const distinct = c => new Set(table.rows.map(r => r[c.key])).size;
+    const varying = [...columnsOf("hyperparameter"), ...columnsOf("hyperparameter", "text")]
+      .filter(c => distinct(c) > 1 && (c.type === "number" || categories(c.key).length <= MAX_CATEGORIES));
+    return [...table.all_columns.filter(c => varying.includes(c)).map(c => c.key), s.metric];
   }
+  const isText = key => (table.all_columns.find(c => c.key === key) || {}).type === "text";
 
   async function load() {
     const s = state();
     readBrushes();
     const scope = s.dataflow ? `dataflow=${encodeURIComponent(s.dataflow)}&` : "";
     const probe = await DFA.api(`/api/v1/runs/table?${scope}limit=1`, {key: "analysis"});
-    const numeric = probe.all_columns.filter(c => c.type === "number" && c.group !== "run").map(c => c.key);
-    const url = `/api/v1/runs/table?${scope}mode=${s.mode}&limit=5000&cols=${["execution", ...numeric].map(encodeURIComponent).join(",")}`;
+    const analysed = probe.all_columns.filter(c => c.group !== "run" &&
+      (c.type === "number" || (c.type === "text" && c.group === "hyperparameter"))).map(c => c.key);
+    const url = `/api/v1/runs/table?${scope}mode=${s.mode}&limit=5000&cols=${["execution", ...analysed].map(encodeURIComponent).join(",")}`;
     DFA.setTwin(url);
     table = await DFA.api(url, {key: "analysis"});
     table.rows.forEach(r => { delete r.status; });
@@ -88,9 +110,11 @@
       instance.setOption({
         animation: false,
         parallel: {left: 60, right: 150, top: 40, bottom: 30},
-        parallelAxis: keys.map((key, dim) => ({dim, id: key, name: label(key), nameTextStyle: {fontSize: 11},
-          type: "value", scale: true, realtime: false,
-          axisLabel: {formatter: v => DFA.formatValue(v)}})),
+        parallelAxis: keys.map((key, dim) => isText(key)
+          ? {dim, id: key, name: label(key), nameTextStyle: {fontSize: 11}, type: "category", data: categories(key),
+             realtime: false}
+          : {dim, id: key, name: label(key), nameTextStyle: {fontSize: 11}, type: "value", scale: true, realtime: false,
+             axisLabel: {formatter: v => DFA.formatValue(v)}}),
         tooltip: {trigger: "item", formatter: p => DFA.escapeHtml(p.name)},
         visualMap: metricRange(s.metric, keys.length - 1),
         series: [{type: "parallel", lineStyle: {width: 1.5, opacity: 0.6}, inactiveOpacity: 0.05, activeOpacity: 1,
@@ -99,16 +123,37 @@
       });
       for (const key of keys) {
         if (brushes.has(key)) instance.dispatchAction({type: "axisAreaSelect", parallelAxisId: key, intervals: [brushes.get(key)]});
+        if (choices.has(key)) instance.dispatchAction({type: "axisAreaSelect", parallelAxisId: key, intervals: categoryIntervals(key)});
       }
       instance.on("axisareaselected", event => {
         const key = event.parallelAxisId;
-        const interval = (event.intervals || [])[0];
-        if (interval) brushes.set(key, [Math.min(...interval), Math.max(...interval)]); else brushes.delete(key);
+        const intervals = event.intervals || [];
+        if (isText(key)) {
+          // On a category axis an interval is in category positions (0, 1, ...): the values it covers.
+          const picked = categories(key).filter((_, index) => intervals.some(([a, b]) =>
+            index >= Math.min(a, b) && index <= Math.max(a, b)));
+          if (intervals.length) choices.set(key, new Set(picked)); else choices.delete(key);
+        } else if (intervals.length) {
+          brushes.set(key, [Math.min(...intervals[0]), Math.max(...intervals[0])]);
+        } else {
+          brushes.delete(key);
+        }
         writeBrushes();
         drawScatter(state(), $("logx").checked);
         drawLinked(state());
       });
     });
+  }
+
+  /* The brushed values of a text axis as intervals around their positions, neighbours joined. */
+  function categoryIntervals(key) {
+    const spans = [];
+    categories(key).forEach((value, index) => {
+      if (!choices.get(key).has(value)) return;
+      const last = spans[spans.length - 1];
+      if (last && last[1] === index - 1) last[1] = index; else spans.push([index, index]);
+    });
+    return spans.map(([first, last]) => [first - 0.3, last + 0.3]);
   }
 
   function drawScatter(s, logx) {
@@ -150,7 +195,7 @@
   let linkedRequest = 0;
   async function drawLinked(s) {
     const request = ++linkedRequest;
-    const ranges = [...brushes].map(([key, [low, high]]) => `range=${encodeURIComponent(`${key}:${low}:${high}`)}`).join("&");
+    const ranges = filterParams();
     const keys = [...new Set([s.x, ...axes(s)])];
     const scope = `dataflow=${encodeURIComponent(table.dataflow)}&mode=${s.mode}`;
     const answer = await DFA.api(`/api/v1/runs/table?${scope}&limit=200&cols=${["execution", "status", ...keys].map(encodeURIComponent).join(",")}${ranges ? "&" + ranges : ""}`, {key: "linked"});
@@ -163,15 +208,17 @@
     $("analysis-info").textContent = `${answer.total} of ${table.total} runs in the brushes`;
     $("open-runs").href = `/?dataflow=${encodeURIComponent(table.dataflow)}${ranges ? "&" + ranges : ""}`;
     $("brushes").innerHTML = [...brushes].map(([key, [low, high]]) =>
-      `<span class="chip">${DFA.formatValue(low)} ≤ ${DFA.escapeHtml(label(key))} ≤ ${DFA.formatValue(high)}</span>`).join("");
+      `<span class="chip">${DFA.formatValue(low)} ≤ ${DFA.escapeHtml(label(key))} ≤ ${DFA.formatValue(high)}</span>`).join("") +
+      [...choices].map(([key, values]) =>
+        `<span class="chip">${DFA.escapeHtml(label(key))} ∈ {${[...values].sort().map(DFA.escapeHtml).join(", ")}}</span>`).join("");
   }
 
-  $("dataflow").addEventListener("change", e => { DFA.setParams({dataflow: e.target.value, metric: null, x: null, brush: null}); load(); });
+  $("dataflow").addEventListener("change", e => { DFA.setParams({dataflow: e.target.value, metric: null, x: null, brush: null, in: null}); load(); });
   $("metric").addEventListener("change", e => { DFA.setParams({metric: e.target.value}); load(); });
   $("mode").addEventListener("change", e => { DFA.setParams({mode: e.target.value === "last" ? null : e.target.value}); load(); });
   $("x").addEventListener("change", e => { DFA.setParams({x: e.target.value, logx: null}); load(); });
   $("logx").addEventListener("change", e => { DFA.setParams({logx: e.target.checked ? "1" : "0"}); load(); });
   $("logy").addEventListener("change", e => { DFA.setParams({logy: e.target.checked}); load(); });
-  $("clear-brush").addEventListener("click", () => { DFA.setParams({brush: null}); load(); });
+  $("clear-brush").addEventListener("click", () => { DFA.setParams({brush: null, in: null}); load(); });
   load().catch(() => { /* shown in the page */ });
 })();

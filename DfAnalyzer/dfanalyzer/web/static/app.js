@@ -135,6 +135,30 @@ const DFA = (() => {
     return {stop() { stopped = true; if (timer) clearTimeout(timer); }};
   }
 
+  /* Loads `urls` as scripts once each, fetched in parallel and run in order: for libraries a
+     page needs only later (async = false keeps inserted scripts in insertion order). */
+  const loadedScripts = new Map();
+  function loadScript(url) {
+    if (!loadedScripts.has(url)) {
+      loadedScripts.set(url, new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.async = false;
+        script.src = url;
+        script.onload = resolve;
+        script.onerror = () => reject(new Error(`${url} could not be loaded`));
+        document.head.appendChild(script);
+      }));
+    }
+    return loadedScripts.get(url);
+  }
+  function loadScripts(urls) {
+    return Promise.all(urls.map(loadScript)).catch(error => {
+      showError("scripts", "A script of this page could not be loaded.",
+        `${error.message}; reload the page (is DfAnalyzer still running?).`);
+      throw error;
+    });
+  }
+
   return {api, showError, clearError, escapeHtml, params, setParams, setTwin, chart, disposeChart, theme,
-          onKey, formatValue, poll};
+          onKey, formatValue, poll, loadScripts};
 })();

@@ -58,16 +58,33 @@
     if (zoom) instance.dispatchAction({type: "dataZoom", startValue: zoom.start, endValue: zoom.end});
   }
 
-  function drawCharts() {
+  /* Resolves after the browser has painted what is drawn so far (at once in a hidden tab). */
+  const afterPaint = () => new Promise(resolve =>
+    document.hidden ? resolve() : requestAnimationFrame(() => setTimeout(resolve)));
+
+  /* One chart per group, each painted before the next is built: the first curves show after a
+     third of the work, and no single task blocks the page for long. A newer call stops an older. */
+  let drawing = 0;
+  async function drawCharts() {
+    const generation = ++drawing;
     const box = $("charts");
     charts.forEach(c => DFA.disposeChart(c.entry));
     charts.length = 0;
     box.innerHTML = "";
-    for (const [name, metrics] of groups(curves.metrics)) {
+    $("curve-info").textContent = curves.downsampled
+      ? `${epochCount} epochs, drawn as at most ${POINTS} points per curve (min/max per bucket); zoom in for detail`
+      : `${curves.total} epochs`;
+    echarts.connect("run-curves");   // the charts of the group share zoom and hover
+    const elements = groups(curves.metrics).map(([name, metrics]) => {
       const element = document.createElement("div");
       element.className = "chart";
       element.dataset.metrics = metrics.join(",");
       box.appendChild(element);
+      return {name, metrics, element};
+    });
+    for (const [index, {name, metrics, element}] of elements.entries()) {
+      if (index > 0) await afterPaint();
+      if (generation !== drawing) return;
       const entry = DFA.chart(element, instance => {
         instance.setOption(chartOption(name, metrics));
         instance.group = "run-curves";
@@ -76,10 +93,6 @@
       });
       charts.push({metrics, entry});
     }
-    echarts.connect("run-curves");
-    $("curve-info").textContent = curves.downsampled
-      ? `${epochCount} epochs, drawn as at most ${POINTS} points per curve (min/max per bucket); zoom in for detail`
-      : `${curves.total} epochs`;
   }
 
   function setSeriesData() {
@@ -117,7 +130,7 @@
     answer.zoomed = Boolean(range);
     curves = answer;
     cursor = Math.max(cursor, answer.cursor);
-    if (keepCharts && charts.length) setSeriesData(); else drawCharts();
+    if (keepCharts && charts.length) setSeriesData(); else await drawCharts();
   }
 
   function kvRows(object) {
@@ -247,7 +260,11 @@
       return;
     }
     drawSummary();
-    await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
+    try {
+      await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
+    } finally {
+      document.dispatchEvent(new Event("dfa:run-drawn"));   // what waits for the page's layout may start
+    }
     DFA.poll(liveStep, 1000, () => status === "RUNNING");
   }
   start();

@@ -11,7 +11,7 @@
     const p = DFA.params();
     return {
       dataflow: p.get("dataflow") || "", mode: p.get("mode") || "last", epoch: p.get("epoch") || "",
-      q: p.get("q") || "", range: p.getAll("range"), sort: p.get("sort") || "start",
+      q: p.get("q") || "", range: p.getAll("range"), choice: p.getAll("in"), sort: p.get("sort") || "start",
       desc: p.get("desc") !== "0", offset: Number(p.get("offset") || 0), limit: Number(p.get("limit") || 50),
       cols: p.get("cols") || "", diff: p.get("diff") === "1",
     };
@@ -24,6 +24,7 @@
     if (s.mode === "epoch" && s.epoch !== "") q.set("epoch", s.epoch);
     if (s.q) q.set("q", s.q);
     s.range.forEach(r => q.append("range", r));
+    s.choice.forEach(c => q.append("in", c));
     q.set("sort", s.sort);
     q.set("desc", s.desc ? "true" : "false");
     if (format !== "csv") { q.set("offset", s.offset); q.set("limit", s.limit); }
@@ -70,6 +71,11 @@
       const label = (data.all_columns.find(c => c.key === key) || {label: key}).label;
       return `<span class="chip">${DFA.escapeHtml(low || "−∞")} ≤ ${DFA.escapeHtml(label)} ≤ ${DFA.escapeHtml(high || "∞")}` +
         `<button type="button" data-remove-range="${i}" title="remove">×</button></span>`;
+    }).join("") + s.choice.map((c, i) => {
+      const [key, ...value] = c.split("=");
+      const label = (data.all_columns.find(column => column.key === key) || {label: key}).label;
+      return `<span class="chip">${DFA.escapeHtml(label)} = ${DFA.escapeHtml(value.join("="))}` +
+        `<button type="button" data-remove-choice="${i}" title="remove">×</button></span>`;
     }).join("");
 
     const head = data.columns.map(c => {
@@ -128,7 +134,7 @@
     location.href = `/compare?runs=${[...selection].map(encodeURIComponent).join(",")}${dataflow}`;
   }
 
-  $("dataflow").addEventListener("change", e => { selection.clear(); change({dataflow: e.target.value, cols: null, range: null, sel: null, sort: null}); });
+  $("dataflow").addEventListener("change", e => { selection.clear(); change({dataflow: e.target.value, cols: null, range: null, in: null, sel: null, sort: null}); });
   $("mode").addEventListener("change", e => change({mode: e.target.value === "last" ? null : e.target.value}));
   $("epoch").addEventListener("change", e => change({epoch: e.target.value}));
   let typing = null;
@@ -141,11 +147,10 @@
     change({range: [...state().range, `${key}:${low}:${high}`]});
   });
   $("ranges").addEventListener("click", e => {
-    const index = e.target.dataset.removeRange;
-    if (index === undefined) return;
-    const ranges = state().range;
-    ranges.splice(Number(index), 1);
-    change({range: ranges});
+    const {removeRange, removeChoice} = e.target.dataset;
+    const s = state();
+    if (removeRange !== undefined) { s.range.splice(Number(removeRange), 1); change({range: s.range}); }
+    if (removeChoice !== undefined) { s.choice.splice(Number(removeChoice), 1); change({in: s.choice}); }
   });
   $("prev").addEventListener("click", () => { const s = state(); change({offset: Math.max(0, s.offset - s.limit) || null}, {resetPage: false}); });
   $("next").addEventListener("click", () => { const s = state(); change({offset: s.offset + s.limit}, {resetPage: false}); });

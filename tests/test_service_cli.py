@@ -41,11 +41,18 @@ def test_reset_deletes_only_when_asked(tmp_path):
     assert done.returncode == 0 and not (data_dir / "monetdb").exists()
 
 
-def test_an_unreachable_monetdb_server_is_reported(tmp_path):
-    result = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
-                        "--monetdb-url", "monetdb://monetdb:monetdb@127.0.0.1:1/provenance")
-    assert result.returncode == 1
-    assert "the MonetDB server at monetdb://monetdb@127.0.0.1:1/provenance cannot be reached" in result.stderr
+def test_an_unreachable_monetdb_server_is_reported_and_waited_for(tmp_path):
+    port = str(free_port())
+    result = dfanalyzer("start", "--port", port, "--data-dir", str(tmp_path),
+                        "--monetdb-url", "monetdb://monetdb:secret@127.0.0.1:1/provenance")
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "the MonetDB server at monetdb://monetdb@127.0.0.1:1/provenance cannot be reached yet" in result.stderr
+        assert "secret" not in result.stdout + result.stderr
+        assert requests.get(f"http://127.0.0.1:{port}/health", timeout=30).json()["status"] == "backend unreachable"
+    finally:
+        stopped = dfanalyzer("stop", "--port", port, "--data-dir", str(tmp_path))
+    assert stopped.returncode == 0
     malformed = dfanalyzer("start", "--foreground", "--port", str(free_port()), "--data-dir", str(tmp_path),
                            "--monetdb-url", "postgres://x")
     assert malformed.returncode == 1 and "monetdb://user:password@host:50000/database" in malformed.stderr

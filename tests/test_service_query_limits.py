@@ -1,5 +1,6 @@
 """User queries are bounded: in time, in result memory, in rows built, and in the readers they hold."""
 import threading
+import time
 
 import pytest
 import requests
@@ -72,3 +73,42 @@ def test_health_answers_while_slow_queries_hold_every_query_reader(limited_servi
     assert health.ok and runs.ok
     assert health_answered_while_slow_ran
     assert sorted(set(finished)) == [400]
+
+
+@pytest.fixture(scope="module")
+def patient_service(tmp_path_factory):
+    """A service whose queries may run for ten minutes: what stops them here is not the limit."""
+    service = ServiceProcess(tmp_path_factory.mktemp("patient") / "dfa-data",
+                             extra_args=["--query-timeout", "600"]).start()
+    yield service
+    service.stop()
+
+
+def test_a_query_whose_client_left_is_stopped_and_frees_its_reader(patient_service):
+    for _ in range(2):  # as many as the service has query readers
+        with pytest.raises(requests.Timeout):
+            requests.post(patient_service.url + "/api/v1/query", json={"sql": SLOW_QUERY}, timeout=2)
+    # Had the two queries run on, this one would wait for them for minutes (past its own timeout).
+    response = requests.post(patient_service.url + "/api/v1/query", json={"sql": "SELECT 3"}, timeout=45)
+    assert response.json()["rows"] == [[3]]
+
+
+def test_ingestion_is_acknowledged_while_a_slow_query_runs(patient_service):
+    spec = {"tag": "patient", "transformations": [{"tag": "train", "sets": [
+        {"tag": "otrain", "type": "OUTPUT", "attributes": [{"name": "epoch", "type": "NUMERIC"}]}]}]}
+    assert requests.post(patient_service.url + "/pde/dataflow/json", json=spec, timeout=60).ok
+    slow = threading.Thread(target=lambda: pytest.raises(
+        requests.Timeout, requests.post, patient_service.url + "/api/v1/query", json={"sql": SLOW_QUERY}, timeout=25))
+    slow.start()
+    time.sleep(1)  # the query is in the engine
+    message = {"id": "epoch-1", "kind": "task", "body": {
+        "id": "1", "dataflow": "patient", "exec": "run-1", "transformation": "train", "status": "RUNNING",
+        "sets": [{"tag": "otrain", "elements": [[1]]}]}}
+    answer = requests.post(patient_service.url + "/api/v1/ingest", json={"messages": [message]}, timeout=60)
+    acknowledged_while_the_query_ran = slow.is_alive()
+    slow.join()
+    assert answer.json()["acknowledged"] == ["epoch-1"]
+    assert acknowledged_while_the_query_ran
+    rows = requests.post(patient_service.url + "/api/v1/query", json={"sql": "SELECT epoch FROM patient.otrain"},
+                         timeout=60).json()["rows"]
+    assert rows == [[1]]

@@ -1,11 +1,13 @@
 """Embedded MonetDB store: every answer right, from any number of threads."""
 import random
 import threading
+import time
 
 import pytest
 
-from dfanalyzer.errors import QueryRejected
+from dfanalyzer.errors import QueryCancelled, QueryRejected
 from dfanalyzer.ingest import Ingestor
+from dfanalyzer.store import heap_lock as heap_lock_module
 from dfanalyzer.store import session as session_module
 from dfanalyzer.store.embedded import EmbeddedStore
 
@@ -132,5 +134,71 @@ def test_every_consumer_column_is_filled_along_a_chain(tmp_path, train_declares_
             (ids["load"], ids["train"])] * 2
         assert store.read("SELECT train_task_id, test_task_id FROM chain3.otrain ORDER BY id")[1] == [
             (ids["train"], ids["test"])] * 2
+    finally:
+        store.close()
+
+
+SLOW_QUERY = "SELECT " + " + ".join(  # many engine steps of a fraction of a second each
+    f"(SELECT COUNT(*) FROM sys.columns a, sys.columns b, sys.schemas c "
+    f"WHERE LENGTH(a.name || b.name || c.name || '{n}') > 10)" for n in range(60))
+
+
+def test_a_write_does_not_wait_for_a_slow_user_query_which_stops_when_cancelled(tmp_path):
+    store = EmbeddedStore(str(tmp_path / "monetdb"), query_timeout=600)
+    try:
+        with store.write() as tx:
+            tx.execute("CREATE TABLE t (k BIGINT)")
+        scope = store.user_query_scope()
+        outcome = []
+
+        def slow_query():
+            try:
+                with scope:
+                    outcome.append(store.read(SLOW_QUERY, isolated=True))
+            except QueryCancelled as error:
+                outcome.append(error)
+
+        query = threading.Thread(target=slow_query)
+        query.start()
+        while not store.longest_query_seconds():
+            time.sleep(0.05)
+        time.sleep(0.5)  # the query is inside the engine now
+        for k in range(3):  # each write waits for the query only until it is preempted
+            with store.write() as tx:
+                tx.execute("INSERT INTO t (k) VALUES (?)", [k])
+            assert query.is_alive(), "the write waited until the slow query ended"
+        assert store.read("SELECT COUNT(*) FROM t")[1] == [(3,)]
+        scope.cancel()
+        query.join(60)
+        assert not query.is_alive() and isinstance(outcome[0], QueryCancelled)
+        assert store.read("SELECT 7", isolated=True)[1] == [(7,)]  # its reader serves the next query
+    finally:
+        store.close()
+
+
+def test_a_preempted_query_runs_again_and_answers_right(tmp_path, monkeypatch):
+    monkeypatch.setattr(heap_lock_module, "PREEMPT_AFTER_SECONDS", 0.01)
+    store = EmbeddedStore(str(tmp_path / "monetdb"), query_timeout=600)
+    try:
+        with store.write() as tx:
+            tx.execute("CREATE TABLE t (k BIGINT)")
+        stop = threading.Event()
+
+        def keep_writing():
+            k = 0
+            while not stop.is_set():
+                with store.write() as tx:
+                    tx.execute("INSERT INTO t (k) VALUES (?)", [k])
+                k += 1
+
+        writer = threading.Thread(target=keep_writing)
+        writer.start()
+        try:
+            query = "SELECT COUNT(*) FROM sys.columns a, sys.columns b WHERE LENGTH(a.name || b.name) > 3"
+            answers = {store.read(query, isolated=True)[1][0][0] for _ in range(5)}
+        finally:
+            stop.set()
+            writer.join()
+        assert answers == {store.read(query)[1][0][0]}
     finally:
         store.close()

@@ -31,6 +31,12 @@ class QueryRejected(DfaError):
     status_code = 400
 
 
+class QueryCancelled(DfaError):
+    """A user query stopped because the client that asked for it went away."""
+
+    status_code = 499  # the client closed the request; nobody reads the answer
+
+
 class StoreUnavailable(DfaError):
     """The storage backend cannot be opened or reached (HTTP 503); clients retry after
     `retry_after` seconds (the Retry-After header)."""

@@ -62,8 +62,7 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
                 store=Depends(get_store)):
     """Runs the query; answers {"columns": [...], "rows": [[...]], "truncated": bool} or CSV.
 
-    The query stops after the service's --query-timeout. When the client disconnects, a MonetDB
-    server stops the query at once; embedded MonetDB drops it at its time limit.
+    The query stops after the service's --query-timeout, and when the client disconnects.
     """
     try:
         sql = check_read_only(body.sql)
@@ -82,8 +81,7 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
     finally:
         client_left.cancel()
     if not work.done():
-        # The thread ends with the engine's statement: at once where the store can stop it,
-        # else at its time limit.
+        # The store stops the statement (within one engine step) and the thread ends with it.
         scope.cancel()
         work.add_done_callback(lambda done: done.cancelled() or done.exception())
         work.cancel()

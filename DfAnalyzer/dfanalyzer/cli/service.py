@@ -65,12 +65,17 @@ def register(subcommands):
     reset.set_defaults(run=run_reset)
 
 
-def _health(settings, timeout=1.0):
+def _health(settings, timeout=1.0, unreachable_backend=False):
+    """GET /health's answer when the service is healthy (with `unreachable_backend`, also when
+    it runs but its MonetDB server does not answer yet); else None."""
     try:
         response = requests.get(f"http://{_client_host(settings.host)}:{settings.port}/health", timeout=timeout)
-        return response.json() if response.ok else None
+        answer = response.json()
     except (requests.ConnectionError, requests.Timeout, ValueError):
         return None
+    if response.ok or (unreachable_backend and answer.get("status") == "backend unreachable"):
+        return answer
+    return None
 
 
 def _client_host(host):
@@ -115,10 +120,17 @@ def run_start(args):
                   file=sys.stderr)
             print(_tail(settings.log_file), file=sys.stderr)
             return 1
-        if _health(settings):
+        health = _health(settings, unreachable_backend=True)
+        if health:
             print(f"DfAnalyzer is running at {settings.url}")
             print(f"  data directory: {settings.data_dir}")
             print(f"  log: {settings.log_file}   API docs: {settings.url}/docs")
+            if health["status"] == "backend unreachable":
+                from dfanalyzer.store.server import public_url  # pymonetdb only on this path
+
+                print(f"the MonetDB server at {public_url(settings.monetdb_url)} cannot be reached yet; DfAnalyzer "
+                      "answers 503 until it does and connects as soon as it answers (clients keep what they send)",
+                      file=sys.stderr)
             return 0
         time.sleep(0.2)
     print(f"DfAnalyzer did not answer within {STARTUP_SECONDS}s; see {settings.log_file}", file=sys.stderr)

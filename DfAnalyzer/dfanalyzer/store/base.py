@@ -41,8 +41,7 @@ class Transaction(abc.ABC):
 class QueryScope:
     """The user queries (`isolated` reads) one request runs, entered (`with`) on the thread that
     runs them; `cancel()`, from any thread, stops those running and refuses the next ones (their
-    client left). This default scope stops nothing: embedded MonetDB cannot stop a statement from
-    outside safely, so its queries end at their time limit."""
+    client left). This default scope stops nothing; each store's own scope stops its queries."""
 
     def __enter__(self):
         return self
@@ -51,7 +50,7 @@ class QueryScope:
         return False
 
     def cancel(self):
-        """Stops the scope's queries where the store can (a MonetDB server)."""
+        """Stops the scope's queries."""
 
 
 class Store(abc.ABC):

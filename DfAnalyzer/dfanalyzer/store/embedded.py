@@ -2,14 +2,16 @@
 this process."""
 import contextlib
 import fcntl
+import itertools
 import os
 import queue
 import threading
 import time
 
-from dfanalyzer.errors import QueryRejected, StoreUnavailable
+from dfanalyzer.errors import QueryCancelled, QueryRejected, StoreUnavailable
 from dfanalyzer.identifiers import quote
 from dfanalyzer.store.base import Store, Transaction, plain_value
+from dfanalyzer.store.embedded_scope import EmbeddedQueryScope
 from dfanalyzer.store.engine import EngineError, ffi
 from dfanalyzer.store.heap_lock import HeapLock
 from dfanalyzer.store.session import Session
@@ -17,6 +19,7 @@ from dfanalyzer.store.session import Session
 INSERT_CHUNK_ROWS = 64  # rows per INSERT statement when appending
 SERVICE_READERS = 2  # the service's own reads: health, runs, models, graphs, exports
 QUERY_READERS = 2  # user SQL (POST /api/v1/query): slow queries only ever hold these
+MAX_PREEMPTIONS = 3  # a user query stopped this often for writers then runs to its end
 LOCK_WAIT_SECONDS = 10  # a previous process of the same data directory may still be exiting
 DDL_PREFIXES = ("CREATE", "ALTER", "DROP")
 
@@ -180,33 +183,63 @@ class EmbeddedStore(Store):
 
     def read(self, sql, params=(), limit=None, isolated=False):
         if isolated:
-            return self._query_readers.call(lambda connection: self._read_isolated(connection, sql, params, limit))
+            scope = EmbeddedQueryScope.current()
+            return self._query_readers.call(
+                lambda connection: self._read_isolated(connection, sql, params, limit, scope))
         result = self._service_readers.call(lambda connection: connection.run(sql, params, max_rows=limit))
         return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
+
+    def user_query_scope(self):
+        return EmbeddedQueryScope()
 
     def longest_query_seconds(self):
         started = list(self._query_starts.values())
         return time.monotonic() - min(started) if started else 0.0
 
-    def _read_isolated(self, connection, sql, params, limit):
-        self._query_starts[threading.get_ident()] = time.monotonic()
+    def _read_isolated(self, connection, sql, params, limit, scope):
+        """Runs a user query in a transaction rolled back. A writer that waits for it long stops
+        it (HeapLock); it then runs again after that writer, within what is left of its time
+        limit, at most MAX_PREEMPTIONS times before it keeps its reader to the end."""
+        started = self._query_starts[threading.get_ident()] = time.monotonic()
+        try:
+            for preemptions in itertools.count():
+                left = self.query_timeout - (time.monotonic() - started)
+                if left <= 0:
+                    raise self._past_time_limit()
+                if scope.cancelled:
+                    raise QueryCancelled("the query was cancelled: its client went away")
+                with scope.stopping_with(lambda: connection.interrupt("cancelled")):
+                    result = self._run_isolated(connection, sql, params, limit, left,
+                                                preemptible=preemptions < MAX_PREEMPTIONS,
+                                                cancelled=lambda: scope.cancelled)
+                if result is not None:
+                    return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
+        finally:
+            self._query_starts.pop(threading.get_ident(), None)
+
+    def _run_isolated(self, connection, sql, params, limit, seconds, preemptible, cancelled):
+        """The query's Result, or None when it was interrupted (preempted or cancelled)."""
         connection.run("START TRANSACTION")
         try:
-            result = connection.run(sql, params, max_rows=limit, max_bytes=self.query_result_bytes)
+            return connection.run(sql, params, max_rows=limit, max_bytes=self.query_result_bytes,
+                                  time_limit=seconds * 1_000_000, preemptible=preemptible, cancelled=cancelled)
         except EngineError as error:
             if "aborted due to timeout" not in str(error):
                 raise
-            raise QueryRejected(f"the query was stopped after the service's limit of {self.query_timeout}s "
-                                "(`dfanalyzer start --query-timeout`); make it cheaper, e.g. filter before "
-                                "joining, or raise the limit") from None
+            if connection.stop_reason is None:
+                raise self._past_time_limit() from None
+            return None
         finally:
             connection.run("ROLLBACK")
-            self._query_starts.pop(threading.get_ident(), None)
-        return result.columns, [tuple(plain_value(v) for v in row) for row in result.rows]
+
+    def _past_time_limit(self):
+        return QueryRejected(f"the query was stopped after the service's limit of {self.query_timeout}s "
+                             "(`dfanalyzer start --query-timeout`); make it cheaper, e.g. filter before "
+                             "joining, or raise the limit")
 
     @contextlib.contextmanager
     def write(self):
-        with self._write_lock:
+        with self._write_lock, self._heap_lock.transaction():
             transaction = _EmbeddedTransaction(self)
             transaction.execute("START TRANSACTION")
             try:

@@ -31,6 +31,10 @@ HUGEINT_TYPE = 5  # monetdbe_types has a gap where 128-bit integers would be; 0.
 # Bytes a Python value of a converted row costs, roughly: what the result-memory cap counts.
 VALUE_OVERHEAD = 40
 PREPARED_STATEMENTS = 256  # kept per connection
+# A session opens with this time limit (microseconds, 16 minutes): a value no other field of a
+# fresh session holds, so the one place in the session that holds it is the time limit.
+SENTINEL_TIMEOUT = 987_654_321
+SESSION_SCAN_BYTES = 4096
 
 
 class EngineError(QueryRejected):
@@ -145,13 +149,53 @@ def _value_size(value):
     return VALUE_OVERHEAD + (len(value) if isinstance(value, str) else 0)
 
 
+def _time_limit_words(database):
+    session = ffi.cast("void **", database)[0]  # monetdbe_database_internal starts with its Client
+    return ffi.cast("int64_t *", session)
+
+
+class _TimeLimitField:
+    """Finds where monetdbe keeps a session's query time limit (microseconds).
+
+    Why: monetdbe 0.11 offers no way to stop a running statement (its `sys.stop`/`sys.queue`
+    crash it), but its interpreter compares the statement's run time with this field of the
+    session before every step. Lowering the field from another thread stops the statement at its
+    next step, as its own time limit would; raising it again makes the session usable as before.
+    The field is found by value, in a session opened with SENTINEL_TIMEOUT, rather than by a
+    struct layout written here: a different engine build finds nothing and is left without
+    interruption instead of being corrupted. Sessions are opened with the sentinel one at a time,
+    so that no other session holds it while one is searched."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._index = None
+
+    def open(self, database_dir, query_timeout, open_database):
+        """(database, its time-limit field or None), the field set to `query_timeout`."""
+        with self._lock:
+            database = open_database(database_dir, SENTINEL_TIMEOUT)
+            words = _time_limit_words(database)
+            if self._index is None:
+                found = [i for i in range(SESSION_SCAN_BYTES // 8) if words[i] == SENTINEL_TIMEOUT]
+                self._index = found[0] if len(found) == 1 else -1
+            if self._index >= 0 and words[self._index] == SENTINEL_TIMEOUT:
+                words[self._index] = int(query_timeout)
+                return database, words + self._index
+            lib.monetdbe_close(database)
+            return open_database(database_dir, query_timeout), None
+
+
+_TIME_LIMIT_FIELD = _TimeLimitField()
+
+
 class EngineConnection:
     """One monetdbe database handle. It must be used and closed on the thread that opened it:
     MonetDB checks each call's stack depth against that thread.
 
     Args:
         database_dir: the database directory.
-        query_timeout: microseconds after which the engine aborts a statement; 0 for none.
+        query_timeout: microseconds after which the engine aborts a statement; 0 for none. A
+            connection with a time limit can be interrupted (`interrupt`).
         heap_lock: the store's HeapLock.
         writes: whether this connection writes: its statements run under the exclusive side of
             `heap_lock`, a reading connection's under the shared side.
@@ -163,6 +207,20 @@ class EngineConnection:
         self.writes = writes
         self.thread = threading.get_ident()
         self.statements = 0
+        if query_timeout:
+            self._database, self._time_limit = _TIME_LIMIT_FIELD.open(database_dir, query_timeout, self._opened)
+        else:
+            self._database, self._time_limit = self._opened(database_dir, 0), None
+        self._statement_lock = threading.Lock()  # between a statement's start and end and `interrupt`
+        self._interruptible = False
+        self.stop_reason = None
+        self._statements = {}  # SQL -> prepared statement, least recently used first
+        self._schema_version = 0
+        self.prepares = 0
+        self.transactions = 0
+
+    @staticmethod
+    def _opened(database_dir, query_timeout):
         handle = ffi.new("monetdbe_database *")
         options = ffi.new("monetdbe_options *")
         options.querytimeout = int(query_timeout)
@@ -172,35 +230,53 @@ class EngineConnection:
             if handle[0]:
                 lib.monetdbe_close(handle[0])
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {reason}")
-        self._database = handle[0]
-        self._statements = {}  # SQL -> prepared statement, least recently used first
-        self._schema_version = 0
-        self.prepares = 0
-        self.transactions = 0
+        return handle[0]
 
-    def run(self, sql, params=(), max_rows=None, max_bytes=None):
+    def run(self, sql, params=(), max_rows=None, max_bytes=None, time_limit=None, preemptible=False,
+            cancelled=None):
         """Runs one statement with `params` bound to its `?`; returns its Result, at most
-        `max_rows` rows; raises ResultTooLarge when the rows would take more than `max_bytes`."""
+        `max_rows` rows; raises ResultTooLarge when the rows would take more than `max_bytes`.
+
+        On a connection with a time limit, `time_limit` (microseconds) replaces it for this
+        statement, which `interrupt` can stop; with `preemptible` a writer that waits for it
+        long stops it too (`stop_reason` then says "preempted"). `cancelled()`, checked as the
+        statement starts, stops it at once (an `interrupt("cancelled")` that came just before)."""
         if self.writes:
             with self.heap_lock.exclusive():
-                return self._run(sql, params, max_rows, max_bytes)
-        with self.heap_lock.shared(yield_to_writers=self.query_timeout > 0):
-            return self._run(sql, params, max_rows, max_bytes)
+                return self._run(sql, params, max_rows, max_bytes, time_limit)
+        preempt = (lambda: self.interrupt("preempted")) if preemptible else None
+        with self.heap_lock.shared(yield_to_writers=self.query_timeout > 0, preempt=preempt):
+            return self._run(sql, params, max_rows, max_bytes, time_limit, cancelled)
+
+    def interrupt(self, reason):
+        """From any thread: stops this connection's statement if one is running and was given a
+        `time_limit`, within one engine step; it then fails as if past its time limit, and
+        `stop_reason` is `reason`. Returns whether a statement was interrupted."""
+        with self._statement_lock:
+            if not self._interruptible:
+                return False
+            self._time_limit[0] = 1
+            self.stop_reason = reason
+            return True
 
     def run_unguarded(self, sql):
         """Runs a statement that touches no table (e.g. SELECT 1) without the HeapLock."""
-        return self._run(sql, (), None, None)
+        return self._run(sql, (), None, None, None)
 
-    def _run(self, sql, params, max_rows, max_bytes):
+    def _run(self, sql, params, max_rows, max_bytes, time_limit, cancelled=None):
         self.statements += 1
         if sql == "START TRANSACTION":
             self.transactions += 1
         result_pointer = ffi.new("monetdbe_result **")
         affected = ffi.new("monetdbe_cnt *")
-        if params:
-            self._execute_prepared(sql, params, result_pointer, affected)
-        else:
-            _check(lib.monetdbe_query(self._database, sql.encode(), result_pointer, affected))
+        self._start_statement(time_limit, cancelled)
+        try:
+            if params:
+                self._execute_prepared(sql, params, result_pointer, affected)
+            else:
+                _check(lib.monetdbe_query(self._database, sql.encode(), result_pointer, affected))
+        finally:
+            self._end_statement()
         result = result_pointer[0]
         if result == ffi.NULL:
             return Result([], [], affected[0])
@@ -208,6 +284,22 @@ class EngineConnection:
             return Result(*self._converted(result, max_rows, max_bytes), affected[0])
         finally:
             lib.monetdbe_cleanup_result(self._database, result)
+
+    def _start_statement(self, time_limit, cancelled):
+        if self._time_limit is None:
+            return
+        with self._statement_lock:
+            self._time_limit[0] = max(1, int(time_limit or self.query_timeout))
+            self._interruptible = time_limit is not None
+            self.stop_reason = None
+            if self._interruptible and cancelled is not None and cancelled():
+                self._time_limit[0] = 1
+                self.stop_reason = "cancelled"
+
+    def _end_statement(self):
+        if self._time_limit is not None:
+            with self._statement_lock:
+                self._interruptible = False
 
     def _execute_prepared(self, sql, params, result_pointer, affected):
         statement = self._prepared(sql)

@@ -9,12 +9,13 @@ from dfanalyzer.ingest.executions import save_agents
 from dfanalyzer.ingest.fair_lock import FairLock
 from dfanalyzer.ingest.grouped_appends import GroupedAppends
 from dfanalyzer.ingest.ids import IdAllocator
+from dfanalyzer.ingest.known_ids import KnownMessageIds
 from dfanalyzer.ingest.specification import SpecificationWriter
 from dfanalyzer.ingest.tasks import TaskWriter
 from dfanalyzer.ingest.values import now, timestamp
 
 MESSAGE_KINDS = ("dataflow", "execution", "task")
-ID_CHUNK = 200  # message ids per statement when checking and recording them
+ID_CHUNK = 200  # message ids per statement when looking them up
 TRANSACTION_SECONDS = 0.3  # a batch is committed in parts of about this long (plus one message)
 
 
@@ -44,6 +45,7 @@ class Ingestor:
     def __init__(self, store):
         self.store = store
         self._ids = IdAllocator()
+        self._known_ids = KnownMessageIds()
         self._dataflows = {}
         self._executions = {}
         self._tasks = {}
@@ -57,6 +59,7 @@ class Ingestor:
         with self._transaction() as tx:
             info = self._specifications.save(tx, spec, self._dataflow(tx, spec.get("tag") if isinstance(spec, dict) else None))
             self._dataflows[info.tag.lower()] = info
+            self._task_writer.forget()  # the dataflow's sets may have changed in place
         return info
 
     def ingest_task(self, message, skip_stored_elements=True):
@@ -124,25 +127,25 @@ class Ingestor:
 
     def _stored_ids(self, tx, message_ids):
         seen = set()
-        for start in range(0, len(message_ids), ID_CHUNK):
-            chunk = message_ids[start:start + ID_CHUNK]
+        candidates = self._known_ids.possibly_stored(tx, message_ids)
+        for start in range(0, len(candidates), ID_CHUNK):
+            chunk = candidates[start:start + ID_CHUNK]
             placeholders = ", ".join("?" * len(chunk))
             seen.update(row[0] for row in tx.fetch(f"SELECT id FROM ingested_message WHERE id IN ({placeholders})", chunk))
         return seen
 
     def _record_ids(self, tx, message_ids):
-        received = now()
-        for start in range(0, len(message_ids), ID_CHUNK):
-            chunk = message_ids[start:start + ID_CHUNK]
-            rows = ", ".join(["(?, ?)"] * len(chunk))
-            tx.execute(f"INSERT INTO ingested_message (id, received_at) VALUES {rows}",
-                       [value for message_id in chunk for value in (message_id, received)])
+        if message_ids:
+            tx.append("sys", "ingested_message", {"id": message_ids, "received_at": [now()] * len(message_ids)},
+                      {"id": "text", "received_at": "timestamp"})
+            self._known_ids.add(message_ids)
 
     def _apply(self, tx, message):
         body = message["body"]
         if message["kind"] == "dataflow":
             info = self._specifications.save(tx, body, self._dataflow(tx, body.get("tag")))
             self._dataflows[info.tag.lower()] = info
+            self._task_writer.forget()
         elif message["kind"] == "task":
             self._save_task(tx, body, skip_stored_elements=False)
         else:
@@ -182,12 +185,18 @@ class Ingestor:
     def _transaction(self):
         return _CacheSafeTransaction(self)
 
+    def another_writer_seen(self):
+        """Another process wrote to the database: what this ingestor knows of it may be stale."""
+        self._known_ids.disable()
+        self._forget_caches()
+
     def _forget_caches(self):
         self._dataflows.clear()
         self._executions.clear()
         self._tasks.clear()
         self._dependents.clear()
         self._ids.forget_all()
+        self._task_writer.forget()
 
 
 class _CacheSafeTransaction:

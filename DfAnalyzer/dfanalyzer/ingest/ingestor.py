@@ -17,6 +17,7 @@ from dfanalyzer.ingest.values import now, timestamp
 MESSAGE_KINDS = ("dataflow", "execution", "task")
 ID_CHUNK = 200  # message ids per statement when looking them up
 TRANSACTION_SECONDS = 0.3  # a batch is committed in parts of about this long (plus one message)
+_MESSAGE_ID_KINDS = {"id": "text", "received_at": "timestamp"}
 
 
 @dataclass
@@ -79,9 +80,7 @@ class Ingestor:
         remaining = messages
         while remaining:
             with self._transaction() as tx:
-                grouped = GroupedAppends(tx)
-                remaining = self._ingest_part(grouped, remaining, result)
-                grouped.flush()
+                remaining = self._ingest_part(tx, remaining, result)
         return result
 
     def _ingest_part(self, tx, messages, result):
@@ -136,8 +135,9 @@ class Ingestor:
 
     def _record_ids(self, tx, message_ids):
         if message_ids:
-            tx.append("sys", "ingested_message", {"id": message_ids, "received_at": [now()] * len(message_ids)},
-                      {"id": "text", "received_at": "timestamp"})
+            received = now()
+            tx.append_rows("sys", "ingested_message", ("id", "received_at"), _MESSAGE_ID_KINDS,
+                           [(message_id, received) for message_id in message_ids])
             self._known_ids.add(message_ids)
 
     def _apply(self, tx, message):
@@ -200,24 +200,33 @@ class Ingestor:
 
 
 class _CacheSafeTransaction:
-    """A write transaction whose failure also drops the ingestor's caches, which may hold rows
-    the rollback removed."""
+    """A write transaction whose appends are gathered per table (GroupedAppends) and whose failure
+    also drops the ingestor's caches, which may hold rows the rollback removed."""
 
     def __init__(self, ingestor):
         self.ingestor = ingestor
         self._context = None
+        self._grouped = None
 
     def __enter__(self):
         self.ingestor._lock.acquire()
         self._context = self.ingestor.store.write()
         try:
-            return self._context.__enter__()
+            self._grouped = GroupedAppends(self._context.__enter__())
         except BaseException:
             self.ingestor._lock.release()
             raise
+        return self._grouped
 
     def __exit__(self, exc_type, exc, tb):
         try:
+            if exc_type is None:
+                try:
+                    self._grouped.flush()
+                except BaseException as error:
+                    exc_type = type(error)
+                    self._context.__exit__(exc_type, error, error.__traceback__)  # rolls back
+                    raise
             return self._context.__exit__(exc_type, exc, tb)
         finally:
             if exc_type is not None:

@@ -6,7 +6,6 @@ that ran for weeks would spend most of each batch on it. Nearly every id a clien
 a Bloom filter of the stored ids says "certainly not stored" for those without touching the
 table, and only the few it cannot rule out (re-sent ids, about 1% of new ones) are looked up.
 """
-import hashlib
 import math
 
 FALSE_POSITIVE_RATE = 0.01
@@ -23,9 +22,12 @@ class _BloomFilter:
         self.count = 0
 
     def _positions(self, key):
-        digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
-        first, second = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
-        return [(first + i * second) % self.size for i in range(self.hashes)]
+        # Python's hash of a str: salted per process, which suits a filter that lives in memory,
+        # and kept by the str object, so the same id costs it once. Its 64 bits give two
+        # hashes, combined as in double hashing.
+        digest = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        first, second, size = digest & 0xFFFF_FFFF, (digest >> 32) | 1, self.size
+        return [(first + i * second) % size for i in range(self.hashes)]
 
     def add(self, key):
         bits = self.bits
@@ -35,7 +37,10 @@ class _BloomFilter:
 
     def may_contain(self, key):
         bits = self.bits
-        return all(bits[position >> 3] & (1 << (position & 7)) for position in self._positions(key))
+        for position in self._positions(key):
+            if not bits[position >> 3] & (1 << (position & 7)):
+                return False
+        return True
 
 
 class KnownMessageIds:

@@ -11,9 +11,6 @@ KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SET
 CACHED_ENTRIES = 10_000  # running tasks and set targets remembered; beyond, they are worked out again
 
 
-# Keys of a task message that, when not empty, make it more than new elements of a task already
-# stored with the same status (the messages keras_prov sends at each epoch).
-_TASK_CHANGES = ("performances", "files", "workspace", "resource", "output", "error")
 _KEY_TYPES = (str, int, type(None))
 
 
@@ -54,20 +51,22 @@ def _dependency_pairs(dependency, where):
 def _only_new_elements(message):
     """Whether `message` changes nothing of its task but adds set elements (no dependency,
     performance, file or text)."""
-    if any(message.get(key) for key in _TASK_CHANGES):
+    get = message.get
+    if get("performances") or get("files") or get("workspace") or get("resource") or get("output") or get("error"):
         return False
-    dependency = message.get("dependency")
+    dependency = get("dependency")
     return not dependency or (isinstance(dependency, dict) and not dependency.get("tags") and not dependency.get("ids"))
 
 
 def _running_task_key(info, message):
     """What identifies a message's task as the client wrote it, or None when a field is of a kind
     only the full checks handle (True and 1 must not look alike)."""
-    fields = (message.get("id"), message.get("sub_id"), message.get("exec"), message.get("transformation"),
-              message.get("status"))
-    if not all(type(value) in _KEY_TYPES for value in fields):
-        return None
-    return (id(info),) + fields
+    get = message.get
+    key = (id(info), get("id"), get("sub_id"), get("exec"), get("transformation"), get("status"))
+    for value in key:
+        if type(value) not in _KEY_TYPES:
+            return None
+    return key
 
 
 class _RunningTask:
@@ -93,6 +92,8 @@ class _SetTarget:
         self.produces = dt_id in set_info.producers
         self.task_columns = [set_info.task_column(info.transformation_tag(linked))
                              for linked in sorted(set_info.linked_transformations())]
+        self.numeric_positions = [position for position, numeric in enumerate(self.numeric) if numeric]
+        self.names = ("id", *self.task_columns, *(a.column for a in set_info.attributes))
         self.kinds = {"id": "bigint", **{name: "bigint" for name in self.task_columns},
                       **{a.column: "double" if a.type == NUMERIC else "text" for a in set_info.attributes}}
 
@@ -407,22 +408,16 @@ class TaskWriter:
     def _insert_rows(self, tx, info, target, task_columns, rows):
         if not rows:
             return
-        count = len(rows)
-        first_id = self.ids.take(tx, info.schema, target.table, count)
-        row_ids = list(range(first_id, first_id + count))
-        columns = {"id": row_ids}
-        for name in target.task_columns:
-            columns[name] = [task_columns.get(name)] * count
-        nan_flags = []
-        for position, (attribute, is_numeric) in enumerate(zip(target.set_info.attributes, target.numeric)):
-            values = [row[position] for row in rows]
-            if is_numeric:
-                for row_id, value in zip(row_ids, values):
-                    if value != value:  # NaN: stored as NULL, flagged in non_finite_value
-                        nan_flags.append((row_id, attribute.column))
-                values = [None if value != value else value for value in values]
-            columns[attribute.column] = values
-        tx.append(info.schema, target.table, columns, target.kinds)
+        first_id = self.ids.take(tx, info.schema, target.table, len(rows))
+        task_values = tuple(task_columns.get(name) for name in target.task_columns)
+        full_rows, nan_flags = [], []
+        for row_id, row in enumerate(rows, first_id):
+            for position in target.numeric_positions:
+                if row[position] != row[position]:  # NaN: stored as NULL, flagged in non_finite_value
+                    nan_flags.append((row_id, target.set_info.attributes[position].column))
+                    row[position] = None
+            full_rows.append((row_id, *task_values, *row))
+        tx.append_rows(info.schema, target.table, target.names, target.kinds, full_rows)
         for row_id, column in nan_flags:
             tx.execute("INSERT INTO non_finite_value (table_schema, table_name, row_id, column_name, value) "
                        "VALUES (?, ?, ?, ?, ?)", [info.schema, target.table, row_id, column, "NaN"])

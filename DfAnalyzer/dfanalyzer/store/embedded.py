@@ -14,7 +14,10 @@ from dfanalyzer.store.engine import EngineError, ffi
 from dfanalyzer.store.heap_lock import HeapLock
 from dfanalyzer.store.session import Session
 
-INSERT_CHUNK_ROWS = 64  # rows per INSERT statement when appending
+# Values per INSERT statement when appending (64 rows of 10 columns): monetdbe_bind walks a list to
+# its parameter, so binding costs grow with the square of a statement's values, while executing
+# costs less per row the more rows a statement has.
+INSERT_CHUNK_VALUES = 640
 SERVICE_READERS = 2  # the service's own reads: health, runs, models, graphs, exports
 QUERY_READERS = 2  # user SQL (POST /api/v1/query): slow queries only ever hold these
 LOCK_WAIT_SECONDS = 10  # a previous process of the same data directory may still be exiting
@@ -50,19 +53,22 @@ class _EmbeddedTransaction(Transaction):
 
         def insert_all(connection):
             start = 0
-            for size in _chunk_sizes(len(values[0]) if values else 0):
+            for size in _chunk_sizes(len(values[0]) if values else 0, len(names)):
                 connection.run_columns(f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size), values, start, size)
                 start += size
 
         self.store._writer.call(insert_all, keep_open=True)
 
 
-def _chunk_sizes(count):
-    """Row counts of the INSERTs for `count` rows: full chunks, then powers of two, so that a
-    table needs only a few distinct prepared statements whatever the batch sizes."""
-    sizes = [INSERT_CHUNK_ROWS] * (count // INSERT_CHUNK_ROWS)
-    rest = count % INSERT_CHUNK_ROWS
-    power = INSERT_CHUNK_ROWS
+def _chunk_sizes(count, width):
+    """Row counts of the INSERTs for `count` rows of `width` columns: full chunks, then powers of
+    two, so that a table needs only a few distinct prepared statements whatever the batch sizes."""
+    largest = 1
+    while largest * 2 * width <= INSERT_CHUNK_VALUES:
+        largest *= 2
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    power = largest
     while rest:
         power //= 2
         if rest >= power:

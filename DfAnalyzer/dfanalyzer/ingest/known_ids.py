@@ -65,6 +65,8 @@ class KnownMessageIds:
         return [message_id for message_id in message_ids if bloom.may_contain(message_id)]
 
     def add(self, message_ids):
+        """Counts in ids written to the table in the current transaction (a filter that filled
+        up is read again from the table, where they must be found)."""
         if self._filter is not None:
             for message_id in message_ids:
                 self._filter.add(message_id)

@@ -12,6 +12,7 @@ Python values and freed in a `finally`, and so is every prepared statement; noth
 finaliser.
 """
 import datetime
+import itertools
 import math
 import threading
 import warnings
@@ -98,23 +99,27 @@ def _bound_value(value, param_type):
 def _bind_column(statement, values, position, width):
     """Binds `values` as the parameters `position`, `position + width`, ... of `statement`;
     returns the C objects that must live until it runs."""
-    param_type, bind, null = statement.type[position], lib.monetdbe_bind, ffi.NULL
+    param_type, null = statement.type[position], ffi.NULL
     if param_type in (lib.monetdbe_int64_t, lib.monetdbe_double):
-        array = ffi.new("int64_t[]" if param_type == lib.monetdbe_int64_t else "double[]",
+        alive = ffi.new("int64_t[]" if param_type == lib.monetdbe_int64_t else "double[]",
                         [0 if value is None else value for value in values])
-        for row, value in enumerate(values):
-            _check(bind(statement, null if value is None else array + row, position + row * width))
-        return array
-    encoded = {}
-    for row, value in enumerate(values):
-        if value is None:
-            pointer = null
-        else:
-            pointer = encoded.get(value)
+        pointers = [null if value is None else alive + row for row, value in enumerate(values)]
+    else:
+        alive = {}
+        pointers = []
+        for value in values:
+            if value is None:
+                pointers.append(null)
+                continue
+            pointer = alive.get(value)
             if pointer is None:
-                pointer = encoded[value] = _bound_value(value, param_type)
-        _check(bind(statement, pointer, position + row * width))
-    return encoded
+                pointer = alive[value] = _bound_value(value, param_type)
+            pointers.append(pointer)
+    indexes = range(position, position + len(values) * width, width)
+    for error in map(lib.monetdbe_bind, itertools.repeat(statement, len(values)), pointers, indexes):
+        if error:
+            _check(error)
+    return alive
 
 
 def _python_timestamp(data):

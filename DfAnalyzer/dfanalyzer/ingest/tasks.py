@@ -9,9 +9,7 @@ DEFAULT_EXECUTION = "default"
 FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR"}
 KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SETUP"}
 CACHED_ENTRIES = 10_000  # running tasks and set targets remembered; beyond, they are worked out again
-
-
-_KEY_TYPES = (str, int, type(None))
+_KEY_TYPES = (str, int, type(None))  # what the fields of a running task's key may hold as sent
 
 
 def _list(message, key, where):

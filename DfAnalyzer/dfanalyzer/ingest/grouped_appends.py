@@ -14,6 +14,7 @@ class GroupedAppends(Transaction):
     def __init__(self, transaction):
         self.transaction = transaction
         self._pending = {}  # (schema, table, column names) -> ([row tuples], kinds)
+        self.pending_rows = 0
 
     def execute(self, sql, params=()):
         self.flush()
@@ -34,9 +35,12 @@ class GroupedAppends(Transaction):
         if pending is None:
             pending = self._pending[key] = ([], kinds)
         pending[0].extend(rows)
+        self.pending_rows += len(rows)
 
     def flush(self):
         """Writes the gathered rows, in the order their tables were first appended to."""
         pending, self._pending = self._pending, {}
-        for (schema, table, names), (rows, kinds) in pending.items():
-            self.transaction.append(schema, table, dict(zip(names, map(list, zip(*rows)))), kinds)
+        self.pending_rows = 0
+        if pending:
+            self.transaction.append_tables([(schema, table, dict(zip(names, map(list, zip(*rows)))), kinds)
+                                            for (schema, table, names), (rows, kinds) in pending.items()])

@@ -42,22 +42,34 @@ class _EmbeddedTransaction(Transaction):
         return [tuple(plain_value(v) for v in row) for row in result.rows]
 
     def append(self, schema, table, columns, kinds):
+        self.append_tables([(schema, table, columns, kinds)])
+
+    def append_tables(self, appends):
         # Multi-row INSERTs with bound values, not monetdbe_append: monetdbe 0.11 appends NULLs
         # (its own nil values) without telling the column it now holds some, so IS NULL misses
         # them (seen on a column added by ALTER TABLE and on a new table's first rows), which
         # lost the consumer links (`<transformation>_task_id IS NULL` updates found no rows).
-        names = list(columns)
-        values = [_column_values(columns[name], kinds[name]) for name in names]
-        target = f"{quote(schema)}.{quote(table)} ({', '.join(quote(name) for name in names)})"
-        row_marks = "(" + ", ".join("?" * len(names)) + ")"
+        # All in one call of the writer session: each call is a hand-over between threads.
+        inserts = [_inserts(schema, table, columns, kinds) for schema, table, columns, kinds in appends]
 
         def insert_all(connection):
-            start = 0
-            for size in _chunk_sizes(len(values[0]) if values else 0, len(names)):
-                connection.run_columns(f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size), values, start, size)
-                start += size
+            for statements, values in inserts:
+                start = 0
+                for sql, size in statements:
+                    connection.run_columns(sql, values, start, size)
+                    start += size
 
         self.store._writer.call(insert_all, keep_open=True)
+
+
+def _inserts(schema, table, columns, kinds):
+    """([(INSERT statement, its row count)], column values) that append `columns` to the table."""
+    names = list(columns)
+    values = [_column_values(columns[name], kinds[name]) for name in names]
+    target = f"{quote(schema)}.{quote(table)} ({', '.join(quote(name) for name in names)})"
+    row_marks = "(" + ", ".join("?" * len(names)) + ")"
+    sizes = _chunk_sizes(len(values[0]) if values else 0, len(names))
+    return [(f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size), size) for size in sizes], values
 
 
 def _chunk_sizes(count, width):

@@ -106,11 +106,11 @@ class Ingestor:
                 seen.add(message["id"])
                 stored_now.append(message["id"])
                 result.acknowledged.append(message["id"])
+                if tx.pending_rows >= FLUSH_ROWS:
+                    tx.flush()  # written now, so that the time measured includes writing them
                 over_time = time.monotonic() - started >= TRANSACTION_SECONDS
                 if over_time:
                     break
-            if tx.pending_rows >= FLUSH_ROWS:
-                tx.flush()  # written now, so that the time measured includes writing them
         self._record_ids(tx, stored_now)
         return messages[position:]
 

@@ -91,6 +91,7 @@ setup(
         "httpx",
         "requests",
         "pydantic>=2",
+        "orjson>=3.9",
         "prov>=2",
         "pygraphviz",
         "pymonetdb",

@@ -5,6 +5,7 @@ Run by dfanalyzer.supervisor as `python -m dfanalyzer.server --fd N ...`, never 
 """
 import argparse
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -66,6 +67,10 @@ def serve(settings, fd, query_timeout, restarts):
         return STARTUP_FAILURE_EXIT
     app = create_app(store, settings)
     app.state.worker_restarts = restarts
+    # What exists now (modules, the app, the store) lives as long as the process. Frozen, it is
+    # left out of the cyclic garbage collector's passes, which a batch's parsed JSON triggers
+    # every few hundred objects: parsing a 500-message batch took 1.8 ms instead of 0.6 ms.
+    gc.freeze()
     if query_timeout:
         threading.Thread(target=_watch_queries, args=(store, query_timeout), daemon=True,
                          name="query-watchdog").start()

@@ -2,7 +2,8 @@
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -39,11 +40,24 @@ async def ingest(request: Request, ingestor=Depends(get_ingestor)):
     """Stores the batch, each id once, in transactions of a fraction of a second (other clients'
     writes go in between). A bad message gets 422 naming its id: the messages before it may be
     stored, none after it; the batch re-sent without it stores the rest, each id once."""
-    try:
-        batch = json.loads(await request.body())
-    except ValueError as error:
-        raise InvalidInput(f"the body is not JSON ({error}); send {{\"messages\": [{{id, kind, body}}, ...]}}") from None
+    batch = _parsed(await request.body())
     if not isinstance(batch, dict) or not isinstance(batch.get("messages"), list):
         raise InvalidInput('the body must be {"messages": [{id, kind, body}, ...]}')
     result = await run_in_threadpool(ingestor.ingest_batch, batch["messages"])
-    return IngestAnswer(acknowledged=result.acknowledged, duplicates=result.duplicates)
+    # Written directly: checking 500 ids against IngestAnswer again costs more than writing them.
+    return Response(orjson.dumps({"acknowledged": result.acknowledged, "duplicates": result.duplicates}),
+                    media_type="application/json")
+
+
+def _parsed(body):
+    """The JSON body, by orjson (several times faster on a batch); what orjson refuses but Python's
+    json module reads (NaN and Infinity, which Python clients send for such metrics, integers
+    beyond 64 bits, lone surrogates) is read by the json module."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise InvalidInput(f"the body is not JSON ({error}); send {{\"messages\": [{{id, kind, body}}, ...]}}") from None

@@ -13,7 +13,8 @@ class GroupedAppends(Transaction):
 
     def __init__(self, transaction):
         self.transaction = transaction
-        self._pending = {}  # (schema, table, column names) -> ({column: [values]}, kinds)
+        self._pending = {}  # (schema, table, column names) -> ([row tuples], kinds)
+        self.pending_rows = 0
 
     def execute(self, sql, params=()):
         self.flush()
@@ -24,15 +25,22 @@ class GroupedAppends(Transaction):
         return self.transaction.fetch(sql, params)
 
     def append(self, schema, table, columns, kinds):
-        key = (schema, table, tuple(columns))
-        if key not in self._pending:
-            self._pending[key] = ({name: [] for name in columns}, dict(kinds))
-        gathered = self._pending[key][0]
-        for name, values in columns.items():
-            gathered[name].extend(values)
+        self.append_rows(schema, table, tuple(columns), kinds, list(zip(*columns.values())))
+
+    def append_rows(self, schema, table, names, kinds, rows):
+        """Like `append`, with the rows given as tuples of values in the order of `names` (a
+        tuple): cheaper for the one row most messages carry."""
+        key = (schema, table, names)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = ([], kinds)
+        pending[0].extend(rows)
+        self.pending_rows += len(rows)
 
     def flush(self):
         """Writes the gathered rows, in the order their tables were first appended to."""
         pending, self._pending = self._pending, {}
-        for (schema, table, _), (columns, kinds) in pending.items():
-            self.transaction.append(schema, table, columns, kinds)
+        self.pending_rows = 0
+        if pending:
+            self.transaction.append_tables([(schema, table, dict(zip(names, map(list, zip(*rows)))), kinds)
+                                            for (schema, table, names), (rows, kinds) in pending.items()])

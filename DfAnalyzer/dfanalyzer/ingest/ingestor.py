@@ -9,13 +9,16 @@ from dfanalyzer.ingest.executions import save_agents
 from dfanalyzer.ingest.fair_lock import FairLock
 from dfanalyzer.ingest.grouped_appends import GroupedAppends
 from dfanalyzer.ingest.ids import IdAllocator
+from dfanalyzer.ingest.known_ids import KnownMessageIds
 from dfanalyzer.ingest.specification import SpecificationWriter
 from dfanalyzer.ingest.tasks import TaskWriter
 from dfanalyzer.ingest.values import now, timestamp
 
 MESSAGE_KINDS = ("dataflow", "execution", "task")
-ID_CHUNK = 200  # message ids per statement when checking and recording them
+ID_CHUNK = 200  # message ids per statement when looking them up
 TRANSACTION_SECONDS = 0.3  # a batch is committed in parts of about this long (plus one message)
+FLUSH_ROWS = 2000  # rows gathered before they are written within a part (about 25 ms of writing)
+_MESSAGE_ID_KINDS = {"id": "text", "received_at": "timestamp"}
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Ingestor:
     def __init__(self, store):
         self.store = store
         self._ids = IdAllocator()
+        self._known_ids = KnownMessageIds()
         self._dataflows = {}
         self._executions = {}
         self._tasks = {}
@@ -57,6 +61,7 @@ class Ingestor:
         with self._transaction() as tx:
             info = self._specifications.save(tx, spec, self._dataflow(tx, spec.get("tag") if isinstance(spec, dict) else None))
             self._dataflows[info.tag.lower()] = info
+            self._task_writer.forget()  # the dataflow's sets may have changed in place
         return info
 
     def ingest_task(self, message, skip_stored_elements=True):
@@ -76,9 +81,7 @@ class Ingestor:
         remaining = messages
         while remaining:
             with self._transaction() as tx:
-                grouped = GroupedAppends(tx)
-                remaining = self._ingest_part(grouped, remaining, result)
-                grouped.flush()
+                remaining = self._ingest_part(tx, remaining, result)
         return result
 
     def _ingest_part(self, tx, messages, result):
@@ -103,6 +106,8 @@ class Ingestor:
                 seen.add(message["id"])
                 stored_now.append(message["id"])
                 result.acknowledged.append(message["id"])
+                if tx.pending_rows >= FLUSH_ROWS:
+                    tx.flush()  # written now, so that the time measured includes writing them
                 over_time = time.monotonic() - started >= TRANSACTION_SECONDS
                 if over_time:
                     break
@@ -124,25 +129,26 @@ class Ingestor:
 
     def _stored_ids(self, tx, message_ids):
         seen = set()
-        for start in range(0, len(message_ids), ID_CHUNK):
-            chunk = message_ids[start:start + ID_CHUNK]
+        candidates = self._known_ids.possibly_stored(tx, message_ids)
+        for start in range(0, len(candidates), ID_CHUNK):
+            chunk = candidates[start:start + ID_CHUNK]
             placeholders = ", ".join("?" * len(chunk))
             seen.update(row[0] for row in tx.fetch(f"SELECT id FROM ingested_message WHERE id IN ({placeholders})", chunk))
         return seen
 
     def _record_ids(self, tx, message_ids):
-        received = now()
-        for start in range(0, len(message_ids), ID_CHUNK):
-            chunk = message_ids[start:start + ID_CHUNK]
-            rows = ", ".join(["(?, ?)"] * len(chunk))
-            tx.execute(f"INSERT INTO ingested_message (id, received_at) VALUES {rows}",
-                       [value for message_id in chunk for value in (message_id, received)])
+        if message_ids:
+            received = now()
+            tx.append_rows("sys", "ingested_message", ("id", "received_at"), _MESSAGE_ID_KINDS,
+                           [(message_id, received) for message_id in message_ids])
+            self._known_ids.add(message_ids)
 
     def _apply(self, tx, message):
         body = message["body"]
         if message["kind"] == "dataflow":
             info = self._specifications.save(tx, body, self._dataflow(tx, body.get("tag")))
             self._dataflows[info.tag.lower()] = info
+            self._task_writer.forget()
         elif message["kind"] == "task":
             self._save_task(tx, body, skip_stored_elements=False)
         else:
@@ -182,33 +188,48 @@ class Ingestor:
     def _transaction(self):
         return _CacheSafeTransaction(self)
 
+    def another_writer_seen(self):
+        """Another process wrote to the database: what this ingestor knows of it may be stale."""
+        self._known_ids.disable()
+        self._forget_caches()
+
     def _forget_caches(self):
         self._dataflows.clear()
         self._executions.clear()
         self._tasks.clear()
         self._dependents.clear()
         self._ids.forget_all()
+        self._task_writer.forget()
 
 
 class _CacheSafeTransaction:
-    """A write transaction whose failure also drops the ingestor's caches, which may hold rows
-    the rollback removed."""
+    """A write transaction whose appends are gathered per table (GroupedAppends) and whose failure
+    also drops the ingestor's caches, which may hold rows the rollback removed."""
 
     def __init__(self, ingestor):
         self.ingestor = ingestor
         self._context = None
+        self._grouped = None
 
     def __enter__(self):
         self.ingestor._lock.acquire()
         self._context = self.ingestor.store.write()
         try:
-            return self._context.__enter__()
+            self._grouped = GroupedAppends(self._context.__enter__())
         except BaseException:
             self.ingestor._lock.release()
             raise
+        return self._grouped
 
     def __exit__(self, exc_type, exc, tb):
         try:
+            if exc_type is None:
+                try:
+                    self._grouped.flush()
+                except BaseException as error:
+                    exc_type = type(error)
+                    self._context.__exit__(exc_type, error, error.__traceback__)  # rolls back
+                    raise
             return self._context.__exit__(exc_type, exc, tb)
         finally:
             if exc_type is not None:

@@ -42,7 +42,7 @@ class SharedDatabaseIngestor:
 
     def __init__(self, store):
         self._ingestor = Ingestor(store)
-        store.on_foreign_write(self._ingestor._forget_caches)
+        store.on_foreign_write(self._ingestor.another_writer_seen)
         self._waiting = []
         self._waiting_lock = threading.Lock()
         self._committer = threading.Lock()

@@ -3,11 +3,13 @@ import math
 
 from dfanalyzer.errors import InvalidInput, NotFound
 from dfanalyzer.identifiers import check_label, qualified, quote
-from dfanalyzer.ingest.values import NUMERIC, is_nan, now, numeric_value, text_value, timestamp
+from dfanalyzer.ingest.values import NUMERIC, now, numeric_value, text_value, timestamp
 
 DEFAULT_EXECUTION = "default"
 FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR"}
 KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SETUP"}
+CACHED_ENTRIES = 10_000  # running tasks and set targets remembered; beyond, they are worked out again
+_KEY_TYPES = (str, int, type(None))  # what the fields of a running task's key may hold as sent
 
 
 def _list(message, key, where):
@@ -44,6 +46,79 @@ def _dependency_pairs(dependency, where):
                        "or one tag per id")
 
 
+def _only_new_elements(message):
+    """Whether `message` changes nothing of its task but adds set elements (no dependency,
+    performance, file or text)."""
+    get = message.get
+    if get("performances") or get("files") or get("workspace") or get("resource") or get("output") or get("error"):
+        return False
+    dependency = get("dependency")
+    return not dependency or (isinstance(dependency, dict) and not dependency.get("tags") and not dependency.get("ids"))
+
+
+def _running_task_key(info, message):
+    """What identifies a message's task as the client wrote it, or None when a field is of a kind
+    only the full checks handle (True and 1 must not look alike)."""
+    get = message.get
+    key = (id(info), get("id"), get("sub_id"), get("exec"), get("transformation"), get("status"))
+    for value in key:
+        if type(value) not in _KEY_TYPES:
+            return None
+    return key
+
+
+class _RunningTask:
+    """A stored, not finished task whose next messages only add elements."""
+
+    __slots__ = ("info", "task_key", "task_id", "status", "dt_id", "dt_tag")
+
+    def __init__(self, info, task_key, task_id, status, dt_id, dt_tag):
+        self.info, self.task_key, self.task_id, self.status = info, task_key, task_id, status
+        self.dt_id, self.dt_tag = dt_id, dt_tag
+
+
+class _SetTarget:
+    """What storing elements of one set by one transformation needs, worked out once."""
+
+    def __init__(self, info, set_info, dt_id, dt_tag):
+        self.set_info = set_info
+        self.table = set_info.table
+        self.expected = len(set_info.attributes)
+        self.numeric = [a.type == NUMERIC for a in set_info.attributes]
+        self.task_column = set_info.task_column(dt_tag)
+        self.consumes = dt_id in set_info.consumers
+        self.produces = dt_id in set_info.producers
+        self.task_columns = [set_info.task_column(info.transformation_tag(linked))
+                             for linked in sorted(set_info.linked_transformations())]
+        self.numeric_positions = [position for position, numeric in enumerate(self.numeric) if numeric]
+        self.names = ("id", *self.task_columns, *(a.column for a in set_info.attributes))
+        self.kinds = {"id": "bigint", **{name: "bigint" for name in self.task_columns},
+                      **{a.column: "double" if a.type == NUMERIC else "text" for a in set_info.attributes}}
+
+    def converted(self, elements, where):
+        """The elements as rows of column values; InvalidInput names the first bad one."""
+        set_info, expected, numeric = self.set_info, self.expected, self.numeric
+        rows = []
+        for index, element in enumerate(elements):
+            values = element.get("values") if isinstance(element, dict) else element
+            if not isinstance(values, list):
+                values = [values]
+            if len(values) != expected:
+                raise InvalidInput(f"{where}: element #{index} of set {set_info.tag!r} has {len(values)} values; "
+                                   f"the set declares {expected} attributes "
+                                   f"({', '.join(a.name for a in set_info.attributes)})")
+            row = []
+            for value, is_numeric, attribute in zip(values, numeric, set_info.attributes):
+                kind = type(value)
+                if is_numeric:
+                    row.append(value if kind is float else numeric_value(
+                        value, f"{where}, set {set_info.tag!r}, attribute {attribute.name!r}"))
+                else:
+                    row.append(value if kind is str else text_value(value))
+            rows.append(row)
+        return rows
+
+
 def _same(stored, new):
     """Whether a stored value equals a new one; a NaN arrives where NULL is stored."""
     if isinstance(new, float) and math.isnan(new):
@@ -64,6 +139,13 @@ class TaskWriter:
         self.executions = executions  # (df_id, exec tag) -> execution id, shared cache
         self.tasks = tasks  # (exec_id, dt_id, identifier, sub_id) -> (task id, status), shared cache
         self.dependents = dependents  # task id -> [(dependent task id, its transformation id)], shared cache
+        self._running = {}  # _running_task_key -> _RunningTask
+        self._targets = {}  # (id(info), dt_id, set tag) -> (info, _SetTarget)
+
+    def forget(self):
+        """Drops what this writer worked out from stored rows (after a rollback)."""
+        self._running.clear()
+        self._targets.clear()
 
     def execution_id(self, tx, info, exec_tag, create=True, start_time=None):
         key = (info.id, exec_tag)
@@ -83,6 +165,13 @@ class TaskWriter:
     def save(self, tx, info, message, skip_stored_elements):
         """Stores one task message of dataflow `info`. With `skip_stored_elements`, an element the
         same task already stored in the same set is not stored again (clients that re-send)."""
+        running = None if skip_stored_elements else self._running_task(info, message)
+        if running is not None:
+            # Nothing of the task changes: the elements are all there is to store.
+            where = f"task {message.get('id')!r}"
+            for data_set in _list(message, "sets", where):
+                self._save_elements(tx, info, running.dt_id, running.dt_tag, running.task_id, [], data_set, where, False)
+            return running.task_id
         where = f"task {message.get('id')!r}"
         dt_key = str(message.get("transformation") or "").lower()
         if dt_key not in info.transformations:
@@ -101,7 +190,29 @@ class TaskWriter:
         for data_set in _list(message, "sets", where):
             self._save_elements(tx, info, dt_id, dt_tag, task_id, dependencies, data_set, where, skip_stored_elements)
         self._link_dependents(tx, info, dt_id, dt_tag, task_id, dependencies)
+        self._remember_running(info, message, exec_id, dt_id, dt_tag)
         return task_id
+
+    def _running_task(self, info, message):
+        """The _RunningTask a message only adds elements to, or None when it needs the full path."""
+        key = _running_task_key(info, message)
+        running = self._running.get(key) if key is not None else None
+        if running is None or running.info is not info or not _only_new_elements(message):
+            return None
+        if self.tasks.get(running.task_key) != (running.task_id, running.status):
+            return None  # the task changed since (another message's status, a rollback)
+        return running
+
+    def _remember_running(self, info, message, exec_id, dt_id, dt_tag):
+        key = _running_task_key(info, message)
+        if key is None or not _only_new_elements(message):
+            return
+        task_key = (exec_id, dt_id, _identifier(message["id"]), _identifier(message.get("sub_id") or ""))
+        task_id, status = self.tasks.get(task_key, (None, None))
+        if task_id is not None and status not in FINAL_STATUSES:  # a final status dates the end at each message
+            if len(self._running) >= CACHED_ENTRIES:
+                self._running.clear()
+            self._running[key] = _RunningTask(info, task_key, task_id, status, dt_id, dt_tag)
 
     def _upsert_task(self, tx, info, exec_id, dt_id, message, where):
         identifier = check_label(_identifier(message["id"]), "task id")
@@ -210,47 +321,47 @@ class TaskWriter:
     def _save_elements(self, tx, info, dt_id, dt_tag, task_id, dependencies, data_set, where, skip_stored):
         if not isinstance(data_set, dict):
             raise InvalidInput(f"{where}: each entry of 'sets' must be an object with 'tag' and 'elements'")
-        set_tag = str(data_set.get("tag") or "")
-        set_info = info.sets.get(set_tag.lower())
-        if set_info is None:
-            raise NotFound(f"{where}: set {set_tag!r} is not part of dataflow {info.tag!r} (known: "
-                           f"{', '.join(s.tag for s in info.sets.values()) or 'none'})")
-        if dt_id not in set_info.linked_transformations():
-            raise InvalidInput(f"{where}: set {set_info.tag!r} is neither an input nor an output of transformation "
-                               f"{dt_tag!r}; add it to the transformation's specification")
-        rows = []
-        expected = len(set_info.attributes)
+        target = self._target(info, dt_id, dt_tag, data_set.get("tag"), where)
+        set_info = target.set_info
         elements = data_set.get("elements") or []
         if not isinstance(elements, list):
             raise InvalidInput(f"{where}: 'elements' of set {set_info.tag!r} must be a list of value lists")
-        for index, element in enumerate(elements):
-            values = element.get("values") if isinstance(element, dict) else element
-            if not isinstance(values, list):
-                values = [values]
-            if len(values) != expected:
-                raise InvalidInput(f"{where}: element #{index} of set {set_info.tag!r} has {len(values)} values; "
-                                   f"the set declares {expected} attributes "
-                                   f"({', '.join(a.name for a in set_info.attributes)})")
-            rows.append([numeric_value(v, f"{where}, set {set_info.tag!r}, attribute {a.name!r}") if a.type == NUMERIC
-                         else text_value(v) for v, a in zip(values, set_info.attributes)])
+        rows = target.converted(elements, where)
         if not rows:
             return
-        task_column = set_info.task_column(dt_tag)
-        table = qualified(info.schema, set_info.table)
-        attribute_columns = ", ".join(quote(a.column) for a in set_info.attributes)
         if skip_stored:
-            stored = tx.fetch(f"SELECT {attribute_columns} FROM {table} WHERE {quote(task_column)} = ?", [task_id])
+            table = qualified(info.schema, set_info.table)
+            attribute_columns = ", ".join(quote(a.column) for a in set_info.attributes)
+            stored = tx.fetch(f"SELECT {attribute_columns} FROM {table} WHERE {quote(target.task_column)} = ?", [task_id])
             rows = [row for row in rows if not any(all(_same(s, n) for s, n in zip(old, row)) for old in stored)]
-        if dt_id in set_info.consumers:
-            rows = self._consume_rows_of_dependencies(tx, info, set_info, task_column, task_id, dependencies, rows)
-        task_columns = {task_column: task_id}
-        if dt_id in set_info.producers:
+        if target.consumes and dependencies:
+            rows = self._consume_rows_of_dependencies(tx, info, set_info, target.task_column, task_id, dependencies, rows)
+        task_columns = {target.task_column: task_id}
+        if target.produces:
             # A consumer task that already declared its dependency on this task (e.g. a test that
             # ran before the trained model was recorded) gets its column on these rows too.
             for dependent, dependent_dt in self._dependents_of(tx, task_id):
                 if dependent_dt in set_info.consumers:
                     task_columns.setdefault(set_info.task_column(info.transformation_tag(dependent_dt)), dependent)
-        self._insert_rows(tx, info, set_info, task_columns, rows)
+        self._insert_rows(tx, info, target, task_columns, rows)
+
+    def _target(self, info, dt_id, dt_tag, set_tag, where):
+        key = (id(info), dt_id, set_tag if isinstance(set_tag, str) else str(set_tag or ""))
+        cached = self._targets.get(key)
+        if cached is not None and cached[0] is info:
+            return cached[1]
+        set_info = info.sets.get(key[2].lower())
+        if set_info is None:
+            raise NotFound(f"{where}: set {key[2]!r} is not part of dataflow {info.tag!r} (known: "
+                           f"{', '.join(s.tag for s in info.sets.values()) or 'none'})")
+        if dt_id not in set_info.linked_transformations():
+            raise InvalidInput(f"{where}: set {set_info.tag!r} is neither an input nor an output of transformation "
+                               f"{dt_tag!r}; add it to the transformation's specification")
+        if len(self._targets) >= CACHED_ENTRIES:
+            self._targets.clear()
+        target = _SetTarget(info, set_info, dt_id, dt_tag)
+        self._targets[key] = (info, target)
+        return target
 
     def _dependents_of(self, tx, task_id):
         if task_id not in self.dependents:
@@ -292,28 +403,19 @@ class TaskWriter:
                                f"WHERE {quote(producer_column)} = ? AND {quote(set_info.task_column(dt_tag))} IS NULL",
                                [task_id, depends_on])
 
-    def _insert_rows(self, tx, info, set_info, task_columns, rows):
+    def _insert_rows(self, tx, info, target, task_columns, rows):
         if not rows:
             return
-        first_id = self.ids.take(tx, info.schema, set_info.table, len(rows))
-        row_ids = list(range(first_id, first_id + len(rows)))
-        columns, kinds = {"id": row_ids}, {"id": "bigint"}
-        for dt_id in sorted(set_info.linked_transformations()):
-            name = set_info.task_column(info.transformation_tag(dt_id))
-            columns[name] = [task_columns.get(name)] * len(rows)
-            kinds[name] = "bigint"
-        nan_flags = []
-        for position, attribute in enumerate(set_info.attributes):
-            values = []
-            for row_id, row in zip(row_ids, rows):
-                value = row[position]
-                if is_nan(value):
-                    nan_flags.append((row_id, attribute.column))
-                    value = None
-                values.append(value)
-            columns[attribute.column] = values
-            kinds[attribute.column] = "double" if attribute.type == NUMERIC else "text"
-        tx.append(info.schema, set_info.table, columns, kinds)
+        first_id = self.ids.take(tx, info.schema, target.table, len(rows))
+        task_values = tuple(task_columns.get(name) for name in target.task_columns)
+        full_rows, nan_flags = [], []
+        for row_id, row in enumerate(rows, first_id):
+            for position in target.numeric_positions:
+                if row[position] != row[position]:  # NaN: stored as NULL, flagged in non_finite_value
+                    nan_flags.append((row_id, target.set_info.attributes[position].column))
+                    row[position] = None
+            full_rows.append((row_id, *task_values, *row))
+        tx.append_rows(info.schema, target.table, target.names, target.kinds, full_rows)
         for row_id, column in nan_flags:
             tx.execute("INSERT INTO non_finite_value (table_schema, table_name, row_id, column_name, value) "
-                       "VALUES (?, ?, ?, ?, ?)", [info.schema, set_info.table, row_id, column, "NaN"])
+                       "VALUES (?, ?, ?, ?, ?)", [info.schema, target.table, row_id, column, "NaN"])

@@ -4,7 +4,6 @@ Every value a client sends is checked here against what MonetDB can hold, so a v
 not fit is a 422 naming the field, never an error of the engine (a 500).
 """
 import datetime
-import math
 
 from dfanalyzer.errors import InvalidInput
 
@@ -46,10 +45,6 @@ def text_value(value):
     if isinstance(value, float) and value.is_integer():
         return str(value)
     return str(value)
-
-
-def is_nan(value):
-    return isinstance(value, float) and math.isnan(value)
 
 
 def timestamp(value, where):

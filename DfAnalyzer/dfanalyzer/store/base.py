@@ -35,7 +35,13 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def append(self, schema, table, columns, kinds):
         """Bulk-inserts rows given as {column name: [values]}, every column of the table named.
-        `kinds` maps each column to "double", "bigint" or "text"; None is NULL."""
+        `kinds` maps each column to "double", "bigint", "text" or "timestamp"; None is NULL."""
+
+    def append_tables(self, appends):
+        """Runs `append(schema, table, columns, kinds)` for each tuple of `appends`, in order; a
+        store may do them in one go."""
+        for schema, table, columns, kinds in appends:
+            self.append(schema, table, columns, kinds)
 
 
 class QueryScope:

@@ -16,7 +16,10 @@ from dfanalyzer.store.engine import EngineError, ffi
 from dfanalyzer.store.heap_lock import HeapLock
 from dfanalyzer.store.session import Session
 
-INSERT_CHUNK_ROWS = 64  # rows per INSERT statement when appending
+# Values per INSERT statement when appending (64 rows of 10 columns): monetdbe_bind walks a list to
+# its parameter, so binding costs grow with the square of a statement's values, while executing
+# costs less per row the more rows a statement has.
+INSERT_CHUNK_VALUES = 640
 SERVICE_READERS = 2  # the service's own reads: health, runs, models, graphs, exports
 QUERY_READERS = 2  # user SQL (POST /api/v1/query): slow queries only ever hold these
 MAX_PREEMPTIONS = 3  # a user query stopped this often for writers then runs to its end
@@ -42,28 +45,45 @@ class _EmbeddedTransaction(Transaction):
         return [tuple(plain_value(v) for v in row) for row in result.rows]
 
     def append(self, schema, table, columns, kinds):
-        # Multi-row INSERTs with bound values, not monetdbe_append: a NULL bulk-appended into a
-        # column added by ALTER TABLE is not seen by IS NULL (monetdbe 0.11), which lost the
-        # consumer links (`<transformation>_task_id IS NULL` updates found no rows).
-        names = list(columns)
-        rows = list(zip(*(_column_values(columns[name], kinds[name]) for name in names)))
-        target = f"{quote(schema)}.{quote(table)} ({', '.join(quote(name) for name in names)})"
-        row_marks = "(" + ", ".join("?" * len(names)) + ")"
-        start = 0
-        for size in _chunk_sizes(len(rows)):
-            chunk = rows[start:start + size]
-            start += size
-            sql = f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size)
-            params = [value for row in chunk for value in row]
-            self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
+        self.append_tables([(schema, table, columns, kinds)])
+
+    def append_tables(self, appends):
+        # Multi-row INSERTs with bound values, not monetdbe_append: monetdbe 0.11 appends NULLs
+        # (its own nil values) without telling the column it now holds some, so IS NULL misses
+        # them (seen on a column added by ALTER TABLE and on a new table's first rows), which
+        # lost the consumer links (`<transformation>_task_id IS NULL` updates found no rows).
+        # All in one call of the writer session: each call is a hand-over between threads.
+        inserts = [_inserts(schema, table, columns, kinds) for schema, table, columns, kinds in appends]
+
+        def insert_all(connection):
+            for statements, values in inserts:
+                start = 0
+                for sql, size in statements:
+                    connection.run_columns(sql, values, start, size)
+                    start += size
+
+        self.store._writer.call(insert_all, keep_open=True)
 
 
-def _chunk_sizes(count):
-    """Row counts of the INSERTs for `count` rows: full chunks, then powers of two, so that a
-    table needs only a few distinct prepared statements whatever the batch sizes."""
-    sizes = [INSERT_CHUNK_ROWS] * (count // INSERT_CHUNK_ROWS)
-    rest = count % INSERT_CHUNK_ROWS
-    power = INSERT_CHUNK_ROWS
+def _inserts(schema, table, columns, kinds):
+    """([(INSERT statement, its row count)], column values) that append `columns` to the table."""
+    names = list(columns)
+    values = [_column_values(columns[name], kinds[name]) for name in names]
+    target = f"{quote(schema)}.{quote(table)} ({', '.join(quote(name) for name in names)})"
+    row_marks = "(" + ", ".join("?" * len(names)) + ")"
+    sizes = _chunk_sizes(len(values[0]) if values else 0, len(names))
+    return [(f"INSERT INTO {target} VALUES " + ", ".join([row_marks] * size), size) for size in sizes], values
+
+
+def _chunk_sizes(count, width):
+    """Row counts of the INSERTs for `count` rows of `width` columns: full chunks, then powers of
+    two, so that a table needs only a few distinct prepared statements whatever the batch sizes."""
+    largest = 1
+    while largest * 2 * width <= INSERT_CHUNK_VALUES:
+        largest *= 2
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    power = largest
     while rest:
         power //= 2
         if rest >= power:
@@ -74,6 +94,8 @@ def _chunk_sizes(count):
 
 def _column_values(values, kind):
     """Values of one column as bound parameters: NaN is NULL for doubles."""
+    if kind == "timestamp":
+        return list(values)
     if kind == "double":
         return [None if v is None or v != v else float(v) for v in values]
     if kind == "bigint":
@@ -142,6 +164,23 @@ class EmbeddedStore(Store):
                 raise
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {error}") from error
         self.create_catalog()
+
+    def create_catalog(self):
+        super().create_catalog()
+        self._drop_message_id_key()
+
+    def _drop_message_id_key(self):
+        """Drops the primary key of ingested_message, which catalog.sql declares for MonetDB
+        servers (where it also stops two services storing one id). Embedded MonetDB checks it by
+        scanning the whole table at every INSERT (about 0.5 ms per id at 200,000 ids, growing
+        with every message ever stored); here the ingestor, the only writer, looks each id up
+        in the same transaction that stores it, which keeps ids unique on its own."""
+        _, keys = self.read(
+            "SELECT k.name FROM sys.keys k JOIN sys.tables t ON k.table_id = t.id JOIN sys.schemas s "
+            "ON t.schema_id = s.id WHERE s.name = 'sys' AND t.name = 'ingested_message' AND k.type = 0")
+        for (key,) in keys:
+            with self.write() as tx:
+                tx.execute(f"ALTER TABLE sys.ingested_message DROP CONSTRAINT {quote(key)}")
 
     def _session(self, name, query_timeout=0, writes=False):
         return Session(self.database_dir, name, query_timeout=query_timeout,

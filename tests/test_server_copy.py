@@ -44,16 +44,6 @@ def assert_same(seen, expected):
         assert seen[key] == expected[key], key
 
 
-def assert_reads_the_same(embedded_service, expected, attempts=10):
-    """The embedded service answers `expected` at one of `attempts` reads: embedded MonetDB
-    (monetdbe 0.11) sometimes leaves committed rows out of a read, differently at each read
-    (reported; reads of the server are stable), so one correct read is what can be asked."""
-    for _ in range(attempts - 1):
-        if everything(embedded_service) == expected:
-            return
-    assert_same(everything(embedded_service), expected)
-
-
 def test_embedded_to_server_and_back_reads_back_identical(monetdb_database, tmp_path):
     source = ServiceProcess(tmp_path / "embedded").start()
     try:
@@ -78,7 +68,7 @@ def test_embedded_to_server_and_back_reads_back_identical(monetdb_database, tmp_
     assert copied["prov.provn"].count(b"wasInformedBy") == 6 + 4  # six tasks by their runs, four by tasks they need
     source.start()
     try:
-        assert_reads_the_same(source, copied)
+        assert_same(everything(source), copied)
     finally:
         source.stop()
 
@@ -97,7 +87,7 @@ def test_embedded_to_server_and_back_reads_back_identical(monetdb_database, tmp_
     assert back.returncode == 0, back.stderr
     embedded_again = ServiceProcess(tmp_path / "embedded-again").start()
     try:
-        assert_reads_the_same(embedded_again, copied)
+        assert_same(everything(embedded_again), copied)
     finally:
         embedded_again.stop()
 

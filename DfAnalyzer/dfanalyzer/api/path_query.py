@@ -2,14 +2,17 @@
 DfAnalyzer's POST /query_interface/{df_tag}/{df_version} (program text). Both answer the generated
 SQL and its rows, run through the read-only guard like /api/v1/query."""
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from dfanalyzer import reading
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse
+from dfanalyzer.api.user_queries import run_while_connected
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.path_query import PathQuery, build_path_sql, parse_program
 from dfanalyzer.query_guard import check_read_only
@@ -50,11 +53,18 @@ def run_path_query(store, dataflow_tag, query, limit):
             "columns": columns, "rows": rows[:limit], "truncated": len(rows) > limit}
 
 
+async def _answer(request, store, dataflow_tag, query, limit):
+    """The path query's answer; 499 when the client left first (its query is then stopped)."""
+    answered, result = await run_while_connected(request, store, partial(run_path_query, store, dataflow_tag, query,
+                                                                          limit))
+    return SafeJSONResponse(result) if answered else Response(status_code=499)
+
+
 @router.post("/api/v1/dataflows/{tag}/path-query", response_model=PathQueryAnswer)
-def path_query(tag: str, request: PathQueryRequest, store=Depends(get_store)):
-    fields = request.model_dump()
+async def path_query(tag: str, body: PathQueryRequest, request: Request, store=Depends(get_store)):
+    fields = body.model_dump()
     limit = fields.pop("limit")
-    return SafeJSONResponse(run_path_query(store, tag, PathQuery(**fields), limit))
+    return await _answer(request, store, tag, PathQuery(**fields), limit)
 
 
 @router.post("/query_interface/{df_tag}/{df_version}", response_model=PathQueryAnswer)
@@ -72,4 +82,4 @@ async def query_interface(df_tag: str, df_version: str, request: Request,
             raise InvalidInput(f"the JSON body is not valid ({error}); send {{\"program\": \"mapping(...) ...\"}}")
         body = document.get("program") if isinstance(document, dict) else None
     query = parse_program(body)
-    return SafeJSONResponse(run_path_query(store, df_tag, query, limit))
+    return await _answer(request, store, df_tag, query, limit)

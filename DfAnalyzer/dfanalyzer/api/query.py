@@ -1,5 +1,4 @@
 """POST /api/v1/query: read-only SQL while data arrives."""
-import asyncio
 import csv
 import io
 from functools import partial
@@ -14,13 +13,10 @@ from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import QueryRejected
 from dfanalyzer.query_guard import UnknownTable, check_read_only, select_list
+from dfanalyzer.api.user_queries import QUERY_THREADS, run_while_connected
 from dfanalyzer.query_hints import quoting_hint
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
-
-# User queries wait for a thread of their own: however many are slow, the threads that serve
-# ingestion and the other pages stay free.
-QUERY_THREADS = anyio.CapacityLimiter(8)
 
 
 class QueryRequest(BaseModel):
@@ -37,14 +33,8 @@ def limited_forms(sql, limit):
     yield sql, None
 
 
-def run_limited(store, sql, limit, scope=None):
-    """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back; inside
-    `scope` (a QueryScope), which another thread may cancel."""
-    with scope or store.user_query_scope():
-        return _run_limited_forms(store, sql, limit)
-
-
-def _run_limited_forms(store, sql, limit):
+def run_limited(store, sql, limit):
+    """(columns, rows) of `sql`, at most `limit` rows, read in a transaction rolled back."""
     try:
         for form, refusal_to_try_next in limited_forms(sql, limit):
             try:
@@ -69,24 +59,10 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
     except UnknownTable as error:  # e.g. keras-alexnet-df.otrain read as keras - alexnet - ...
         hint = await anyio.to_thread.run_sync(quoting_hint, store, body.sql, limiter=QUERY_THREADS)
         raise UnknownTable(str(error) + hint) from None
-    scope = store.user_query_scope()
-    work = asyncio.ensure_future(anyio.to_thread.run_sync(
-        partial(run_limited, store, sql, body.limit + 1, scope), limiter=QUERY_THREADS))
-    client_left = asyncio.ensure_future(disconnection(request))
-    try:
-        await asyncio.wait([work, client_left], return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # the service is stopping: its shutdown waits for the thread
-        scope.cancel()
-        raise
-    finally:
-        client_left.cancel()
-    if not work.done():
-        # The store stops the statement (within one engine step) and the thread ends with it.
-        scope.cancel()
-        work.add_done_callback(lambda done: done.cancelled() or done.exception())
-        work.cancel()
+    answered, result = await run_while_connected(request, store, partial(run_limited, store, sql, body.limit + 1))
+    if not answered:
         return Response(status_code=499)
-    columns, rows = work.result()
+    columns, rows = result
     columns = named_columns(sql, columns)
     truncated = len(rows) > body.limit
     rows = rows[: body.limit]
@@ -97,14 +73,6 @@ async def query(request: Request, body: QueryRequest, format: str = Query("json"
         writer.writerows([["" if v is None else json_value(v) for v in row] for row in rows])
         return Response(buffer.getvalue(), media_type="text/csv")
     return SafeJSONResponse({"columns": columns, "rows": rows, "truncated": truncated})
-
-
-async def disconnection(request):
-    """Returns when the client has disconnected. The body is read already, so the next message
-    is the disconnect. (`request.is_disconnected()` never says so behind the app's HTTP
-    middlewares: its immediately-cancelled receive cannot pass through their task groups.)"""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 def named_columns(sql, columns):

@@ -6,12 +6,12 @@ text file naming its target); such a copy is rebuilt with real symlinks in a tem
 """
 import os
 import shutil
-import signal
 import subprocess
 import time
 
 import pymonetdb
 
+from processes import kill, stop_gracefully
 from service_process import free_port
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,18 +104,11 @@ class MonetDBServer:
 
     def stop(self):
         """SIGTERM, waiting for a clean shutdown."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_gracefully(self.process, 60)
 
     def kill(self):
         """SIGKILL, a crash (MonetDB's write-ahead log recovers at the next start)."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        kill(self.process)
 
     def empty(self):
         """Drops everything DfAnalyzer creates (catalog, dataflow schemas, users), so the next

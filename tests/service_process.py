@@ -1,12 +1,13 @@
 """The real DfAnalyzer service as a subprocess, for tests: free port, its own data directory."""
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 
 import requests
+
+from processes import kill, stop_gracefully
 
 
 def free_port():
@@ -58,19 +59,11 @@ class ServiceProcess:
 
     def stop(self):
         """Graceful stop (SIGTERM), waiting for the process to end."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_gracefully(self.process, 30)
 
     def kill(self):
         """SIGKILL, as a crash would."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        kill(self.process)
 
     def restart(self):
         self.stop()

@@ -96,7 +96,12 @@ setup(
         "pygraphviz",
         "pymonetdb",
     ],
-    extras_require={"embedded": ["monetdbe==0.11"]},
+    extras_require={
+        "embedded": ["monetdbe==0.11"],
+        "tuning": ["keras-tuner>=1.4", "tensorboard", "optuna>=4", "optuna-integration"],
+        "notebook": ["pandas", "ipython", "matplotlib"],
+        "system": ["psutil", "nvidia-ml-py"],
+    },
     entry_points={"console_scripts": ["dfanalyzer=dfanalyzer.cli.main:main"]},
     cmdclass={"build_py": BuildPyWithHook, "editable_wheel": EditableWheelWithHook},
 )

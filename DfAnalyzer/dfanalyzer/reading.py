@@ -64,7 +64,8 @@ def list_executions(store, dataflow=None):
     sql = ("SELECT e.tag AS execution, d.tag AS dataflow, e.start_time, e.end_time, "
            "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id) AS tasks, "
            "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status = 'RUNNING') AS running, "
-           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR')) AS failed "
+           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR')) AS failed, "
+           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status = 'PRUNED') AS pruned "
            "FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id")
     params = []
     if dataflow:
@@ -74,14 +75,17 @@ def list_executions(store, dataflow=None):
     columns, rows = store.read(sql + " ORDER BY e.id", params)
     records = _records(columns, rows)
     for record in records:
-        record["status"] = execution_status(record.pop("running"), record.pop("failed"))
+        record["status"] = execution_status(record.pop("running"), record.pop("failed"), record.pop("pruned"))
     return records
 
 
-def execution_status(running_tasks, failed_tasks):
+def execution_status(running_tasks, failed_tasks, pruned_tasks=0):
+    """RUNNING while a task runs; then FAILED if one failed, PRUNED if a tuner pruned one, else FINISHED."""
     if running_tasks:
         return "RUNNING"
-    return "FAILED" if failed_tasks else "FINISHED"
+    if failed_tasks:
+        return "FAILED"
+    return "PRUNED" if pruned_tasks else "FINISHED"
 
 
 def find_execution(store, execution, dataflow=None):
@@ -130,8 +134,9 @@ def execution_detail(store, execution, dataflow=None):
     _, agents = store.read("SELECT kind, name, properties FROM agent WHERE exec_id = ? ORDER BY id", [exec_id])
     running = sum(1 for t in tasks if t["status"] == "RUNNING")
     failed = sum(1 for t in tasks if t["status"] in ("FAILED", "ABORTED", "FINISHED_WITH_ERROR"))
+    pruned = sum(1 for t in tasks if t["status"] == "PRUNED")
     return {
-        "execution": exec_tag, "dataflow": df_tag, "status": execution_status(running, failed),
+        "execution": exec_tag, "dataflow": df_tag, "status": execution_status(running, failed, pruned),
         "agents": [{"kind": k, "name": n, "properties": json.loads(p or "{}")} for k, n, p in agents],
         "tasks": tasks,
     }

@@ -5,7 +5,8 @@ from enum import Enum
 class TaskStatus(Enum):
     """Status a task reports: READY when created, RUNNING after `begin()`, FINISHED after `end()`.
 
-    FAILED (an error) or ABORTED (interrupted) may be set before `end()`, which then keeps it.
+    FAILED (an error), ABORTED (interrupted) or PRUNED (a tuner stopped the trial early on purpose)
+    may be set before `end()`, which then keeps it.
     """
 
     READY = "READY"
@@ -13,3 +14,8 @@ class TaskStatus(Enum):
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"
+    PRUNED = "PRUNED"
+
+
+# Statuses `Task.end()` keeps instead of FINISHED.
+KEPT_AT_END = (TaskStatus.FAILED, TaskStatus.ABORTED, TaskStatus.PRUNED)

@@ -6,7 +6,7 @@ from dfanalyzer.identifiers import check_label, qualified, quote
 from dfanalyzer.ingest.values import NUMERIC, now, numeric_value, text_value, timestamp
 
 DEFAULT_EXECUTION = "default"
-FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR"}
+FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR", "PRUNED"}
 KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SETUP"}
 CACHED_ENTRIES = 10_000  # running tasks and set targets remembered; beyond, they are worked out again
 _KEY_TYPES = (str, int, type(None))  # what the fields of a running task's key may hold as sent
@@ -270,9 +270,10 @@ class TaskWriter:
         count = "SELECT COUNT(*) FROM task WHERE exec_id = ? AND status IN ({})"
         open_tasks = tx.fetch(count.format("'RUNNING', 'READY'"), [exec_id])[0][0]
         failed_tasks = tx.fetch(count.format("'FAILED', 'ABORTED', 'FINISHED_WITH_ERROR'"), [exec_id])[0][0]
+        pruned_tasks = tx.fetch(count.format("'PRUNED'"), [exec_id])[0][0]
         if not open_tasks:
-            tx.execute("UPDATE dataflow_execution SET status = ?, end_time = ? WHERE id = ?",
-                       ["FAILED" if failed_tasks else "FINISHED", end, exec_id])
+            status = "FAILED" if failed_tasks else ("PRUNED" if pruned_tasks else "FINISHED")
+            tx.execute("UPDATE dataflow_execution SET status = ?, end_time = ? WHERE id = ?", [status, end, exec_id])
 
     def _save_dependencies(self, tx, info, exec_id, task_id, dt_id, message, where):
         """[(task id, transformation id)] this task depends on, recorded in task_dependency."""

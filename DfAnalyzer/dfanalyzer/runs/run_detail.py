@@ -31,7 +31,8 @@ class RunDetail:
             sets = TrainingSets(self.store, df_tag)
         tasks = self._tasks(exec_id)
         status = reading.execution_status(sum(t["status"] == "RUNNING" for t in tasks),
-                                          sum(t["status"] in FAILED_STATUSES for t in tasks))
+                                          sum(t["status"] in FAILED_STATUSES for t in tasks),
+                                          sum(t["status"] == "PRUNED" for t in tasks))
         starts = [t["start_time"] for t in tasks if t["start_time"]]
         ends = [t["end_time"] for t in tasks if t["end_time"]]
         adaptation_set = next((sets.get(tag) for tag in ADAPTATIONS if sets.get(tag)), None)
@@ -40,7 +41,8 @@ class RunDetail:
             "execution": exec_tag, "dataflow": df_tag, "status": status,
             "start": min(starts) if starts else None, "end": max(ends) if ends and status != "RUNNING" else None,
             "errors": [{"transformation": t["transformation"], "status": t["status"], "error": t["error_msg"]}
-                       for t in tasks if t["status"] in FAILED_STATUSES or t["error_msg"]],
+                       for t in tasks if t["status"] in FAILED_STATUSES or (t["error_msg"] and t["status"] != "PRUNED")],
+            "pruned": next((t["error_msg"] for t in tasks if t["status"] == "PRUNED"), None),
             "tasks": tasks,
             "hyperparameters": self._last_row(sets, HYPERPARAMETERS, exec_id),
             "layers": self._rows(sets, LAYERS, exec_id),

@@ -115,7 +115,8 @@ class EpochSeries:
     def status(self):
         _, rows = self.store.read(
             "SELECT CAST(SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END) AS INTEGER), "
-            "CAST(SUM(CASE WHEN status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR') THEN 1 ELSE 0 END) AS INTEGER) "
+            "CAST(SUM(CASE WHEN status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR') THEN 1 ELSE 0 END) AS INTEGER), "
+            "CAST(SUM(CASE WHEN status = 'PRUNED' THEN 1 ELSE 0 END) AS INTEGER) "
             "FROM task WHERE exec_id = ?", [self.exec_id])
-        running, failed = rows[0]
-        return reading.execution_status(running or 0, failed or 0)
+        running, failed, pruned = rows[0]
+        return reading.execution_status(running or 0, failed or 0, pruned or 0)

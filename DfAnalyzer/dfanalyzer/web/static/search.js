@@ -45,7 +45,7 @@
       {key: "duration", label: "duration (s)", value: t => t.duration},
       {key: "runs", label: "runs", text: true, value: t => t.runs.map(r => r.execution).join(" "),
        html: t => t.runs.map((r, i) => `<a href="${runUrl(r.execution)}" title="${DFA.escapeHtml(r.execution)}">` +
-         `${t.runs.length > 1 ? `execution ${i + 1}` : "run"}</a> <span class="muted">${DFA.escapeHtml(r.status || "")}` +
+         `${t.runs.length > 1 ? `e${i + 1}` : "run"}</a> <span class="muted">${DFA.escapeHtml(r.status || "")}` +
          `${r.epochs !== null && r.epochs !== undefined ? ` · ${r.epochs} ep` : ""}</span>`).join("<br>")},
       {key: "message", label: "message", text: true, value: t => t.message || ""}];
   }

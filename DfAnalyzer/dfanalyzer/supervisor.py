@@ -234,8 +234,9 @@ class Supervisor:
             os.close(go_read)
             os.close(ready_write)
             if not self._successor_ready(ready_read, successor, old):
-                log.warning("the successor worker (process %d) did not get ready; the worker (process %d) "
-                            "serves on", successor.pid, old.pid)
+                if not self._stopping:
+                    log.warning("the successor worker (process %d) did not get ready; the worker (process %d) "
+                                "serves on", successor.pid, old.pid)
                 self._end(successor)
                 return
             old.send_signal(signal.SIGHUP)  # finish the requests in flight, close the store, exit

@@ -59,7 +59,9 @@ class RunsTable:
             start = first_task or exec_start
             status = "RUNNING" if running else ("FAILED" if failed else "FINISHED")
             end = now if running else last_end
-            duration = round((end - start).total_seconds(), 1) if start and end else None
+            # a time outside the years 1-9999 arrives as text (store/engine.py): shown, not subtracted
+            timed = isinstance(start, datetime.datetime) and isinstance(end, datetime.datetime)
+            duration = round((end - start).total_seconds(), 1) if timed else None
             rows[exec_id] = {"execution": tag, "status": status, "start": start, "duration": duration, "epochs": 0}
         return rows
 

@@ -18,6 +18,7 @@ Example:
 
 Functions:
     autolog(...): the same for code that keeps `import keras`.
+    start_run(...): records a training loop that does not call `fit` (GradientTape, JAX, PyTorch).
     flush(timeout=30): waits until the provenance and the trained models are stored.
 
 Importing keras_prov imports Keras but not the recording machinery (dfa_lib_python, threads):
@@ -38,7 +39,7 @@ __version__ = "0.1.0"
 __keras_version__ = _keras.__version__
 
 _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceError", "ProvenanceConfigError",
-        "models"}
+        "models", "start_run", "Run"}
 
 
 def flush(timeout=30.0):
@@ -64,11 +65,12 @@ def flush(timeout=30.0):
 
 # Loaded on first use: they bring dfa_lib_python and the recording threads with them.
 _LAZY = {"Model": ("keras_prov.model", "Model"), "Sequential": ("keras_prov.sequential", "Sequential"),
-         "models": ("keras_prov.models", None)}
+         "models": ("keras_prov.models", None), "start_run": ("keras_prov.manual_run", "start_run"),
+         "Run": ("keras_prov.manual_run", "Run")}
 
 
 def __getattr__(name):
-    """Model, Sequential and models on first use; everything else comes from Keras itself."""
+    """Model, Sequential, models, start_run and Run on first use; everything else comes from Keras itself."""
     if name in _LAZY:
         module_name, attribute = _LAZY[name]
         module = importlib.import_module(module_name)

@@ -19,6 +19,8 @@ Example:
 Functions:
     autolog(...): the same for code that keeps `import keras`.
     flush(timeout=30): waits until the provenance and the trained models are stored.
+    runs(), epochs(run), query(sql), compare(runs), run(tag), graph(run), show(), watch(run): reading
+        and viewing from a notebook (keras_prov.notebook; loads pandas and IPython on first use).
 
 Importing keras_prov imports Keras but not the recording machinery (dfa_lib_python, threads):
 `Model`, `Sequential` and `models` load it on first use.
@@ -38,7 +40,7 @@ __version__ = "0.1.0"
 __keras_version__ = _keras.__version__
 
 _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceError", "ProvenanceConfigError",
-        "models"}
+        "models", "runs", "epochs", "query", "compare", "run", "graph", "show", "watch", "notebook"}
 
 
 def flush(timeout=30.0):
@@ -65,6 +67,8 @@ def flush(timeout=30.0):
 # Loaded on first use: they bring dfa_lib_python and the recording threads with them.
 _LAZY = {"Model": ("keras_prov.model", "Model"), "Sequential": ("keras_prov.sequential", "Sequential"),
          "models": ("keras_prov.models", None)}
+_LAZY.update({name: ("keras_prov.notebook", name)
+              for name in ("runs", "epochs", "query", "compare", "run", "graph", "show", "watch")})
 
 
 def __getattr__(name):

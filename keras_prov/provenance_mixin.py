@@ -67,7 +67,7 @@ class ProvenanceMixin:
         recorder = ProvenanceMixin._keras_prov_current_recorder(self)
         if recorder is None:
             return None
-        from keras_prov.notebook.run import Run
+        from keras_prov.notebook.inline_run import Run
 
         return Run(recorder.exec_tag, recorder.provenance.dataflow_tag, recorder.provenance.url)
 

@@ -22,9 +22,9 @@ from keras_prov.notebook.source import ReadError, stop_serving
 _PUBLIC = {
     "runs": "keras_prov.notebook.frames", "epochs": "keras_prov.notebook.frames",
     "query": "keras_prov.notebook.frames", "compare": "keras_prov.notebook.frames",
-    "run": "keras_prov.notebook.run", "Run": "keras_prov.notebook.run",
-    "graph": "keras_prov.notebook.graph", "show": "keras_prov.notebook.web_app",
-    "watch": "keras_prov.notebook.watch",
+    "run": "keras_prov.notebook.inline_run", "Run": "keras_prov.notebook.inline_run",
+    "graph": "keras_prov.notebook.inline_graph", "show": "keras_prov.notebook.web_app",
+    "watch": "keras_prov.notebook.live_curves",
 }
 
 

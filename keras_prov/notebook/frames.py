@@ -131,7 +131,7 @@ def compare(runs, dataflow=None, url=None):
 def execution_of(run, dataflow=None, url=None):
     """(execution tag, dataflow tag or None, url or None) of what a user calls a run: a tag, a
     `Run`, a model that records, or the History its fit returned."""
-    from keras_prov.notebook.run import Run
+    from keras_prov.notebook.inline_run import Run
 
     if isinstance(run, str):
         return run, dataflow, url

@@ -2,7 +2,7 @@
 shows that run (summary and learning curves) when a notebook cell ends with `model.fit(...)`."""
 import keras
 
-from keras_prov.notebook.run import Run
+from keras_prov.notebook.inline_run import Run
 
 
 class RecordedHistory(keras.callbacks.History):

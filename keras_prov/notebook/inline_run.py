@@ -50,7 +50,7 @@ class Run:
         return epochs(self)
 
     def graph(self, **options):
-        from keras_prov.notebook.graph import graph
+        from keras_prov.notebook.inline_graph import graph
 
         return graph(self, **options)
 
@@ -131,10 +131,10 @@ def _html(summary, series, epoch_count, png):
     status = summary["status"]
     color = {"RUNNING": "#1f6feb", "FINISHED": "#1a7f37"}.get(status, "#cf222e")
     parts = [f'<div class="keras-prov-run" style="font-family:sans-serif;font-size:13px">',
-             f'<div><b>{escape(summary["execution"])}</b> &middot; dataflow {escape(summary["dataflow"])} &middot; '
-             f'<span style="color:{color};font-weight:bold">{escape(status)}</span> &middot; '
+             f'<div><b>{escape(summary["execution"])}</b> &#183; dataflow {escape(summary["dataflow"])} &#183; '
+             f'<span style="color:{color};font-weight:bold">{escape(status)}</span> &#183; '
              f'{epoch_count} epochs'
-             + (f' &middot; started {escape(str(summary["start"]))}' if summary.get("start") else "") + "</div>",
+             + (f' &#183; started {escape(str(summary["start"]))}' if summary.get("start") else "") + "</div>",
              '<div style="display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start">']
     hyperparameters = [(k, v) for k, v in (summary.get("hyperparameters") or {}).items()
                        if k not in ("timestamp",) and v is not None]

@@ -40,6 +40,7 @@ class Execution:
     start_time: object
     end_time: object
     status: object
+    last_heard: object = None  # when a listening training process was last heard of
 
 
 @dataclasses.dataclass

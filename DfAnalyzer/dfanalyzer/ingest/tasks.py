@@ -4,9 +4,10 @@ import math
 from dfanalyzer.errors import InvalidInput, NotFound
 from dfanalyzer.identifiers import check_label, qualified, quote
 from dfanalyzer.ingest.values import NUMERIC, now, numeric_value, text_value, timestamp
+from dfanalyzer.runs import status as run_status
 
 DEFAULT_EXECUTION = "default"
-FINAL_STATUSES = {"FINISHED", "FAILED", "ABORTED", "FINISHED_WITH_ERROR"}
+FINAL_STATUSES = set(run_status.FINAL_TASK_STATUSES)
 KNOWN_STATUSES = FINAL_STATUSES | {"READY", "RUNNING", "PAUSED", "BLOCKED", "SETUP"}
 CACHED_ENTRIES = 10_000  # running tasks and set targets remembered; beyond, they are worked out again
 _KEY_TYPES = (str, int, type(None))  # what the fields of a running task's key may hold as sent
@@ -263,16 +264,17 @@ class TaskWriter:
         return task_id
 
     def _update_execution_status(self, tx, exec_id, task_status, end):
-        """RUNNING while a task runs; FINISHED, or FAILED if a task failed, once none is left open."""
+        """RUNNING while a task runs; once none is left open, how it ended (`runs.status.from_counts`).
+        Readers derive the status again (`runs.status`): this column is a hint for SQL users."""
         if task_status not in FINAL_STATUSES:
             tx.execute("UPDATE dataflow_execution SET status = 'RUNNING' WHERE id = ?", [exec_id])
             return
-        count = "SELECT COUNT(*) FROM task WHERE exec_id = ? AND status IN ({})"
-        open_tasks = tx.fetch(count.format("'RUNNING', 'READY'"), [exec_id])[0][0]
-        failed_tasks = tx.fetch(count.format("'FAILED', 'ABORTED', 'FINISHED_WITH_ERROR'"), [exec_id])[0][0]
+        open_tasks, *counts = tx.fetch(
+            "SELECT CAST(SUM(CASE WHEN t.status IN ('RUNNING', 'READY') THEN 1 ELSE 0 END) AS INTEGER), "
+            f"{run_status.task_counts_sql('t')} FROM task t WHERE t.exec_id = ?", [exec_id])[0]
         if not open_tasks:
             tx.execute("UPDATE dataflow_execution SET status = ?, end_time = ? WHERE id = ?",
-                       ["FAILED" if failed_tasks else "FINISHED", end, exec_id])
+                       [run_status.from_counts(counts), end, exec_id])
 
     def _save_dependencies(self, tx, info, exec_id, task_id, dt_id, message, where):
         """[(task id, transformation id)] this task depends on, recorded in task_dependency."""

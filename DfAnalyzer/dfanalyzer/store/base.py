@@ -62,6 +62,8 @@ class QueryScope:
 class Store(abc.ABC):
     """A MonetDB database holding the PROV-Df catalog and the per-dataflow set tables."""
 
+    query_timeout = 0  # seconds a user query (an `isolated` read) may run; 0 for no limit
+
     @abc.abstractmethod
     def read(self, sql, params=(), limit=None, isolated=False):
         """Runs a query and returns (column names, rows), at most `limit` rows when given.

@@ -199,8 +199,8 @@ class Task:
         self._send()
 
     def end(self):
-        """Marks the task FINISHED (unless set to FAILED, ABORTED or PRUNED), records its start and end times and
-        queues it with its data sets."""
+        """Marks the task FINISHED (unless set to FAILED, ABORTED, STOPPED or PRUNED), records its start and
+        end times and queues it with its data sets."""
         if self._status not in KEPT_AT_END:
             self._status = TaskStatus.FINISHED
         self.end_time = utc_now_text()

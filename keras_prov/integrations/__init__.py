@@ -1,5 +1,7 @@
-"""Tuners recorded as searches: one module per library (`keras_tuner`, `optuna`), each imported
-only once the program itself has imported that library, so a program without them pays nothing.
+"""keras_prov's integrations with other libraries; each module is imported only when its library
+is in use. Tuners are recorded as searches: one module per library (`keras_tuner`, `optuna`),
+each imported only once the program itself has imported that library, so a program without them
+pays nothing.
 
 `watch()` runs from `keras_patch.install()`. For each library it waits for the module defining
 the classes the integration patches (KerasTuner's `Tuner`, Optuna's `Study`): already loaded, it

@@ -19,15 +19,12 @@ this module loads nothing of the recording machinery (dfa_lib_python, the record
 """
 import datetime
 import json
-import logging
 import math
 import re
 import threading
 import uuid
 
 from keras_prov.hyperparameter_catalog import BUILT_IN_TYPES
-
-logger = logging.getLogger("keras_prov")
 
 SEARCH_LINK_COLUMNS = ("search_id", "trial_id", "trial_execution")
 _NOT_A_NAME = re.compile(r"[^a-z0-9_]")

@@ -1,13 +1,23 @@
 """Tuner searches recorded as searches: real KerasTuner and Optuna scripts, unchanged but for what
 turns recording on (KERAS_PROV_AUTOLOG, or provenance= passed through the tuner to fit), each in a
 fresh interpreter, all started at once against one service."""
+import itertools
 import json
+import os
 
 import pytest
+import requests
 
 import tuning_scripts
-from keras_prov_helpers import unique_tag
 from web_browser import WatchedPage, browser  # noqa: F401 (fixture)
+
+
+_tags = itertools.count(1)
+
+
+def unique_tag(prefix):
+    """A dataflow tag of its own (this module imports no Keras: the scripts run in fresh interpreters)."""
+    return f"{prefix}_{os.getpid()}_{next(_tags)}"
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +47,7 @@ def report(runs, name):
 
 
 def rows(service, sql):
-    columns = None
     found = []
-    import requests
-
     response = requests.post(service.url + "/api/v1/query", json={"sql": sql, "limit": 100000}, timeout=30)
     assert response.ok, response.text
     body = response.json()
@@ -118,7 +125,7 @@ def test_keras_tuner_hyperband_executions_and_continuations(shared_dfa_service, 
     tag, result = report(runs, "kt_hook")
     searches = latest(shared_dfa_service, tag, "osearch", "search_id")
     band = next(s for s in searches.values() if s["tuner"] == "Hyperband")
-    assert band["oracle"].startswith("HyperbandOracle(max_epochs=4, factor=3")
+    assert band["oracle"].startswith("HyperbandOracle(max_epochs=4, factor=4")
     assert band["executions_per_trial"] == 2 and band["status"] == "FINISHED"
     trials = {t["tuner_trial_id"]: t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values()
               if t["search_id"] == band["search_id"]}
@@ -145,6 +152,24 @@ def test_keras_tuner_hyperband_executions_and_continuations(shared_dfa_service, 
             assert runs_by_tag[run]["epoch_numbers"] == list(range(values["tuner/initial_epoch"] + 1,
                                                                    values["tuner/epochs"] + 1))
     assert continued >= 1
+
+    # The search's JSON endpoint and its PROV document: continuations are derivations of models.
+    detail = requests.get(f"{shared_dfa_service.url}/api/v1/searches/{band['search_id']}", timeout=30).json()
+    assert [t["trial_id"] for t in detail["trials"]] == sorted(t["trial_id"] for t in trials.values())
+    assert all(len(t["runs"]) == 2 and all(r["status"] == "FINISHED" for r in t["runs"]) for t in detail["trials"])
+    assert detail["tuned_columns"] == ["hp:units", "hp:tuned_learning_rate"]
+    assert {run["execution"] for run in detail["runs"]} == {r for t in trials.values() for r in t["runs"].split(",")}
+    assert detail["best_so_far"][-1]["best"] == max(t["score"] for t in trials.values())
+    provn = requests.get(f"{shared_dfa_service.url}/api/v1/searches/{band['search_id']}/prov", timeout=30).text
+    assert f"activity(kprov:search/{band['search_id']}" in provn and "prov:SoftwareAgent" in provn
+    for trial in trials.values():
+        assert f"wasInformedBy(kprov:trial/{trial['trial_id']}, kprov:search/{band['search_id']})" in provn
+        if trial["continues_trial"]:
+            assert (f"wasDerivedFrom(kprov:trial_model/{trial['trial_id']}, "
+                    f"kprov:trial_model/{trial['continues_trial']}") in provn
+    assert requests.get(f"{shared_dfa_service.url}/api/v1/searches/nope", timeout=30).status_code == 404
+    paths = requests.get(f"{shared_dfa_service.url}/openapi.json", timeout=30).json()["paths"]
+    assert {"/api/v1/searches", "/api/v1/searches/{search_id}", "/api/v1/searches/{search_id}/prov"} <= set(paths)
     # Trial ids are unique across the two searches of this dataflow.
     all_trials = rows(shared_dfa_service, f"SELECT DISTINCT trial_id, search_id FROM {tag}.otrial")
     assert len({row["trial_id"] for row in all_trials}) == len(all_trials) >= len(trials) + 3
@@ -238,7 +263,8 @@ def test_search_pages_list_the_trials_draw_the_best_so_far_and_open_a_trials_run
     try:
         p = page.goto("/searches")
         p.wait_for_selector(f"#searches tr[data-search='{search['search_id']}']")
-        assert "3 COMPLETE, 3 PRUNED" in p.text_content(f"#searches tr[data-search='{search['search_id']}']")
+        listed = p.text_content(f"#searches tr[data-search='{search['search_id']}']")
+        assert "3 COMPLETE" in listed and "3 PRUNED" in listed
         page.screenshot("searches.png")
         p.click(f"#searches tr[data-search='{search['search_id']}'] a")
         p.wait_for_selector("#trials tbody tr")

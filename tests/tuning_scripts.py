@@ -35,7 +35,7 @@ random.search(x_train, y_train, epochs=2, validation_data=(x_val, y_val), verbos
 best_trial = random.oracle.get_best_trials(1)[0].trial_id
 random.get_best_models(1)[0].evaluate(x_val, y_val, verbose=0)
 
-band = keras_tuner.Hyperband(build, objective="val_accuracy", max_epochs=4, factor=3, executions_per_trial=2, seed=1,
+band = keras_tuner.Hyperband(build, objective="val_accuracy", max_epochs=4, factor=4, executions_per_trial=2, seed=1,
                              directory=sys.argv[1], project_name="band")
 band.search(x_train, y_train, validation_data=(x_val, y_val), verbose=0)
 print(json.dumps({"random": trials(random), "best_trial": best_trial, "band": trials(band),
@@ -126,7 +126,7 @@ class RunningScript:
         self.process = process
         self._report = None
 
-    def finish(self, timeout=600):
+    def finish(self, timeout=900):
         if self._report is None:
             out, err = self.process.communicate(timeout=timeout)
             assert self.process.returncode == 0, err[-5000:]

@@ -132,7 +132,10 @@ def trainings(shared_dfa_service, tmp_path_factory):
                                 {**base, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
                                 tmp_path_factory.mktemp("data_parallel")),
     }
-    ports = f"{free_port()},{free_port()}"
+    ports = {free_port()}
+    while len(ports) < 2:
+        ports.add(free_port())
+    ports = ",".join(map(str, sorted(ports)))
     for index in (0, 1):
         folder = tmp_path_factory.mktemp(f"worker{index}")
         processes[f"worker{index}"] = _start(MULTI_WORKER, [str(index), ports, url, tags["multi_worker"]],

@@ -186,3 +186,57 @@ def test_notebook_against_a_service(tmp_path, service):
         check_reading(kernel)
         assert web_app_address(kernel) == service.url + "/"
     assert requests.get(service.url + "/", timeout=30).status_code == 200
+
+
+def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
+    data_dir = tmp_path / "dfa-data"
+    url = f"embedded:{data_dir}"
+    with Kernel(tmp_path) as first:
+        first.run(setup_cell(url, tmp_path / "spool-1"))
+        # The kernel dies before sending anything (a spooling client only): its records wait in the spool.
+        unsent = json_lines(first.run(
+            "import dfa_lib_python\n"
+            "dfa_lib_python.connect(os.environ['DFA_URL'], start_sender=False)\n"
+            "history = tiny(0.1).fit(x, y, epochs=3, verbose=0)\n"
+            "report(run=history.provenance_run.execution)"))[0]["run"]
+        first.restart()
+        first.run(setup_cell(url, tmp_path / "spool-1"))
+        replayed = json_lines(first.run(f"table = keras.runs({TAG!r})\n"
+                                        "report(runs=list(table.execution), epochs=list(table.epochs))"))[0]
+        assert replayed == {"runs": [unsent], "epochs": [3]}
+
+        # A second notebook on the same directory reads and records through the first kernel.
+        with Kernel(tmp_path) as second:
+            second.run(setup_cell(url, tmp_path / "spool-2"))
+            shared = json_lines(second.run(textwrap.dedent(f"""
+                seen = list(keras.runs({TAG!r}).execution)
+                mine = tiny(0.2).fit(x, y, epochs=2, verbose=0)
+                report(seen=seen, mine=mine.provenance_run.execution, epochs=len(keras.epochs(mine)))
+            """)))[0]
+            assert shared["seen"] == [unsent] and shared["epochs"] == 2
+            both = json_lines(first.run(f"report(runs=sorted(keras.runs({TAG!r}).execution))"))[0]["runs"]
+            assert both == sorted([unsent, shared["mine"]])
+
+            # The first kernel restarted in the middle of a fit: the second goes on, alone, with every row.
+            first.run("import threading\n"
+                      "long_run = tiny(0.1)\n"
+                      "threading.Thread(target=long_run.fit, args=(x, y), kwargs=dict(epochs=500, verbose=0)).start()\n"
+                      "import time\n"
+                      "def stored_epochs(model):\n"
+                      "    try:\n"
+                      "        return len(keras.epochs(model))\n"
+                      "    except keras.notebook.ReadError:  # not stored yet\n"
+                      "        return 0\n"
+                      "while stored_epochs(long_run) < 2:\n"
+                      "    time.sleep(0.2)")
+            first.restart()
+            after = json_lines(second.run(textwrap.dedent(f"""
+                again = tiny(0.3).fit(x, y, epochs=2, verbose=0)
+                table = keras.runs({TAG!r})
+                report(runs=dict(zip(table.execution, table.epochs.astype(int))), again=again.provenance_run.execution)
+            """)))[0]
+            assert len(after["runs"]) == 4
+            assert after["runs"][unsent] == 3 and after["runs"][shared["mine"]] == 2 and after["runs"][after["again"]] == 2
+            interrupted = [epochs for run, epochs in after["runs"].items()
+                           if run not in (unsent, shared["mine"], after["again"])]
+            assert 0 < interrupted[0] < 500

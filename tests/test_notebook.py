@@ -3,8 +3,11 @@ graphs, the web app, training while reading, kernel restarts, two notebooks on o
 
 Each test drives one kernel cell by cell, as a user does; cells report values to the test as
 `@` + JSON lines on stdout and show objects as the notebook would (rich outputs)."""
+import os
+import re
 import textwrap
 
+import nbformat
 import pytest
 import requests
 
@@ -13,6 +16,7 @@ from notebook_kernel import (Kernel, install_kernel_spec, json_lines, png_of_htm
 from service_process import ServiceProcess
 
 TAG = "nbtest"
+EXAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "keras_prov_notebook.ipynb")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -154,6 +158,17 @@ def test_notebook_on_an_embedded_directory(tmp_path):
         assert any(status == "RUNNING" and 0 < epochs < 60 for status, epochs in watched["seen"]), watched
         assert watched["epochs"] == 60 and watched["status"] == "FINISHED"
 
+        # Live curves: redrawn in place while the fit runs, the last drawing with every epoch.
+        outputs = kernel.run("live_model = tiny(0.1)\n"
+                             "with keras.watch(live_model, interval=0.2) as live:\n"
+                             "    live_model.fit(x, y, epochs=40, verbose=0)\n"
+                             "report(updates=live.updates, epochs=live.epochs)")
+        live = json_lines(outputs)[0]
+        assert live["epochs"] == 40 and live["updates"] >= 2, live
+        drawn = rich(outputs, "text/html")
+        assert len(drawn) == 1  # one output, replaced in place
+        png_of_html(drawn[0])
+
         # The web app, served by the kernel itself: the runs page and its data.
         address = web_app_address(kernel)
         page = requests.get(address, timeout=30)
@@ -169,7 +184,7 @@ def test_notebook_on_an_embedded_directory(tmp_path):
             fourth.fit(x, y, epochs=2, verbose=0)
             report(runs=len(keras.runs({TAG!r})), epochs=len(keras.epochs(fourth)))
         """)))[0]
-        assert again == {"runs": 4, "epochs": 2}
+        assert again == {"runs": 5, "epochs": 2}
         assert requests.get(address, timeout=30).status_code == 200
 
 
@@ -240,3 +255,31 @@ def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
             interrupted = [epochs for run, epochs in after["runs"].items()
                            if run not in (unsent, shared["mine"], after["again"])]
             assert 0 < interrupted[0] < 500
+
+
+def test_example_notebook_runs_top_to_bottom(tmp_path):
+    notebook = nbformat.read(EXAMPLE, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "commit the example without outputs"
+    with Kernel(tmp_path, {"DFA_URL": f"embedded:{tmp_path / 'data'}", "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
+        outputs = {cell.source.splitlines()[0]: kernel.run(cell.source)
+                   for cell in notebook.cells if cell.cell_type == "code"}
+        print("example notebook: %.1f s in its cells" % sum(seconds for seconds, _ in kernel.seconds))
+        watched = rich(outputs["def digits_model(learning_rate):"], "text/html")
+        png_of_html(watched[0])
+        shown = rich(outputs["history"], "text/html")[0]
+        assert "digits_notebook" in shown and "FINISHED" in shown and "hidden_units" in shown
+        png_of_html(shown)
+        table = rich(outputs['keras.runs("digits_notebook", mode="best")'], "text/html")[0]
+        well_formed_html(table)
+        assert len(set(re.findall(r"digits_notebook-[0-9T]+-[0-9a-f]+", table))) == 2
+        epochs = outputs["epochs = keras.epochs(history)"]
+        assert rich(epochs, "image/png") and ">12.0<" in rich(epochs, "text/html")[0]  # the last of 12 epochs
+        assert "val_accuracy" in rich(outputs["keras.query('SELECT epoch, val_accuracy FROM digits_notebook.otrainingmodel '"],
+                                      "text/html")[0]
+        compared = rich(outputs["side_by_side = keras.compare([history, history_slow])"], "text/html")[0]
+        assert "learning_rate" in compared
+        well_formed_svg(rich(outputs["keras.graph(history)"], "image/svg+xml")[0])
+        address = text_of(outputs["keras.show()"]).strip().split(": ", 1)[1]
+        page = requests.get(address, timeout=30)
+        assert page.status_code == 200 and "Runs" in page.text

@@ -5,6 +5,8 @@ Each test drives one kernel cell by cell, as a user does; cells report values to
 `@` + JSON lines on stdout and show objects as the notebook would (rich outputs)."""
 import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import nbformat
@@ -176,6 +178,12 @@ def test_notebook_on_an_embedded_directory(tmp_path):
         runs = requests.get(address.rstrip("/") + "/api/v1/runs/table", params={"dataflow": TAG}, timeout=30).json()
         assert first in [row["execution"] for row in runs["rows"]]
 
+        # The CLI finds the kernel serving the directory; `dfanalyzer start` on it says where it is served.
+        listed = dfanalyzer("runs", "--url", f"embedded:{data_dir}", "--dataflow", TAG)
+        assert listed.returncode == 0 and first in listed.stdout, listed.stderr
+        refused = dfanalyzer("start", "--data-dir", str(data_dir), "--port", "1")
+        assert refused.returncode == 1 and address.rstrip("/") in refused.stderr, refused.stderr
+
         # After dfa_lib_python.close() the next fit records again, and the web app stays up.
         again = json_lines(kernel.run(textwrap.dedent(f"""
             import dfa_lib_python
@@ -186,6 +194,12 @@ def test_notebook_on_an_embedded_directory(tmp_path):
         """)))[0]
         assert again == {"runs": 5, "epochs": 2}
         assert requests.get(address, timeout=30).status_code == 200
+    unserved = dfanalyzer("runs", "--url", f"embedded:{data_dir}")
+    assert unserved.returncode != 0 and "no process serves" in unserved.stderr and "keras_prov.show()" in unserved.stderr
+
+
+def dfanalyzer(*arguments):
+    return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,8 @@ class InProcessService:
     Args:
         store: the open `dfanalyzer.store.Store` of the data directory.
         data_dir: the data directory (where the trained models and the address record live).
-        ingestor: the ingestor this process already writes the store with (embedded MonetDB
-            has one writer); default: the service's own.
+        ingestor: the `SharedDatabaseIngestor` this process already writes the store with
+            (embedded MonetDB has one writer); default: a new one.
         host: address to bind; loopback by default (there is no token).
 
     Example:

@@ -17,14 +17,16 @@ _shared_stores = {}
 
 
 def _take_store(data_dir):
-    from dfanalyzer.ingest import Ingestor
+    # The service's own ingestor, so that a service of this process (keras_prov.notebook) can
+    # ingest through the very same one.
+    from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
     from dfanalyzer.store import open_store
 
     with _shared_lock:
         held = _shared_stores.get(data_dir)
         if held is None:
             store = open_store(data_dir=data_dir)
-            held = _shared_stores[data_dir] = [store, Ingestor(store), 0]
+            held = _shared_stores[data_dir] = [store, SharedDatabaseIngestor(store), 0]
         held[2] += 1
         return held[0], held[1]
 

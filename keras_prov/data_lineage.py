@@ -1,7 +1,8 @@
 """Which data a fit or an evaluate used: one identity per input array or stream, hashed off the
 training thread.
 
-Identities (column `identity` of the iData / iTestData rows):
+Identities (column `digest_kind` of the iData / iTestData rows; `argument` names the input: x, y,
+validation_x, x[name], ...):
 
 - `content`: an in-memory array (numpy, a backend tensor, a pandas object converted with
   `to_numpy()`) up to `FULL_HASH_LIMIT` bytes: `sha256` is
@@ -44,7 +45,7 @@ SAMPLE_BLOCK_BYTES = 64 * 1024
 STREAM_BATCHES = 2
 HASH_CHUNK = 16 << 20  # hashlib releases the GIL while it digests each chunk
 
-COLUMNS = [("role", "TEXT"), ("kind", "TEXT"), ("identity", "TEXT"), ("sha256", "TEXT"), ("shape", "TEXT"),
+COLUMNS = [("argument", "TEXT"), ("kind", "TEXT"), ("digest_kind", "TEXT"), ("sha256", "TEXT"), ("shape", "TEXT"),
            ("dtype", "TEXT"), ("samples", "NUMERIC"), ("size_bytes", "NUMERIC"), ("element_spec", "TEXT"),
            ("cardinality", "NUMERIC"), ("batches_hashed", "NUMERIC"), ("validation_split", "NUMERIC"),
            ("hash_seconds", "NUMERIC")]
@@ -130,7 +131,7 @@ class DataLineage:
             if future.done() and future.exception() is None:
                 row = future.result()
             else:
-                row = {"role": role, "kind": _kind(value), "identity": "unknown"}
+                row = {"argument": role, "kind": _kind(value), "digest_kind": "unknown"}
                 if future.done():
                     logger.warning("keras_prov could not identify the %s data: %s", role, future.exception())
             if role.split("[")[0] in ("x", "y", "sample_weight") and self.validation_split:
@@ -174,19 +175,19 @@ def _identity(role, value):
         row = array_identity(numpy.asarray(value))
     else:
         row = stream_identity(value)
-    row.update(role=role, hash_seconds=round(time.perf_counter() - started, 6))
+    row.update(argument=role, hash_seconds=round(time.perf_counter() - started, 6))
     row.setdefault("kind", _kind(value))
     return row
 
 
 def array_identity(array):
-    """{kind, identity, sha256, shape, dtype, samples, size_bytes} of an in-memory array."""
+    """{kind, digest_kind, sha256, shape, dtype, samples, size_bytes} of an in-memory array."""
     array = numpy.asarray(array)
     row = {"kind": "ndarray", "shape": _shape_text(array.shape), "dtype": str(array.dtype),
            "samples": int(array.shape[0]) if array.ndim else 1, "size_bytes": int(array.nbytes)}
     if array.dtype.hasobject:
         digest = hashlib.sha256(repr(array.tolist()).encode())
-        row.update(identity="content(repr)", sha256=digest.hexdigest())
+        row.update(digest_kind="content(repr)", sha256=digest.hexdigest())
         return row
     contiguous = numpy.ascontiguousarray(array)
     data = contiguous.reshape(-1).view(numpy.uint8) if contiguous.size else numpy.zeros(0, numpy.uint8)
@@ -194,9 +195,9 @@ def array_identity(array):
         digest = hashlib.sha256()
         for start in range(0, data.size, HASH_CHUNK):
             digest.update(data[start:start + HASH_CHUNK])
-        row.update(identity="content", sha256=digest.hexdigest())
+        row.update(digest_kind="content", sha256=digest.hexdigest())
     else:
-        row.update(identity="sampled", sha256=sampled_digest(data, array.shape, array.dtype))
+        row.update(digest_kind="sampled", sha256=sampled_digest(data, array.shape, array.dtype))
     return row
 
 
@@ -222,7 +223,7 @@ def _pandas_identity(frame):
     import pandas
 
     hashed = pandas.util.hash_pandas_object(frame, index=True).to_numpy()
-    row = {"kind": f"{_kind(frame)}(hash_pandas_object)", "identity": "content",
+    row = {"kind": f"{_kind(frame)}(hash_pandas_object)", "digest_kind": "content",
            "sha256": hashlib.sha256(numpy.ascontiguousarray(hashed).tobytes()).hexdigest(),
            "shape": _shape_text(frame.shape), "dtype": ",".join(sorted({str(t) for t in getattr(frame, "dtypes", [frame.dtype])})),
            "samples": int(frame.shape[0]), "size_bytes": int(numpy.sum(frame.memory_usage(deep=False)))}
@@ -230,7 +231,7 @@ def _pandas_identity(frame):
 
 
 def stream_identity(stream):
-    """{kind, identity: "partial", sha256, element_spec, cardinality, batches_hashed} of a stream."""
+    """{kind, digest_kind: "partial", sha256, element_spec, cardinality, batches_hashed} of a stream."""
     kind = _kind(stream)
     spec, cardinality, batches = None, None, []
     if hasattr(stream, "element_spec") and hasattr(stream, "take"):  # tf.data.Dataset
@@ -261,7 +262,7 @@ def stream_identity(stream):
             digest.update(f"{_shape_text(array.shape)} {array.dtype}\0".encode())
             digest.update(numpy.ascontiguousarray(array).reshape(-1).view(numpy.uint8))
         samples += int(arrays[0].shape[0]) if arrays and arrays[0].ndim else 0
-    return {"kind": kind, "identity": "partial", "sha256": digest.hexdigest(), "element_spec": spec,
+    return {"kind": kind, "digest_kind": "partial", "sha256": digest.hexdigest(), "element_spec": spec,
             "cardinality": cardinality, "batches_hashed": len(batches)}
 
 

@@ -19,10 +19,10 @@
 
   function drawData(rows) {
     if (!rows.length) return;
-    const head = ["use", "role", "kind", "identity", "sha256", "shape / spec", "dtype", "samples", "validation split", ""];
+    const head = ["use", "argument", "kind", "digest of", "sha256", "shape / spec", "dtype", "samples", "validation split", ""];
     $("lineage-data").innerHTML = `<div class="table-wrap"><table class="data" id="lineage-data-table"><thead><tr>${head.map(h => `<th class="text">${esc(h)}</th>`).join("")}</tr></thead><tbody>` +
-      rows.map(r => `<tr><td class="text">${esc(r.use)}</td><td class="text">${esc(r.role)}</td><td class="text">${esc(r.kind)}</td>` +
-        `<td class="text">${esc(r.identity)}${r.identity === "partial" ? ` <span class="muted">(${esc(DFA.formatValue(r.batches_hashed))} batches)</span>` : ""}</td>` +
+      rows.map(r => `<tr><td class="text">${esc(r.use)}</td><td class="text">${esc(r.argument)}</td><td class="text">${esc(r.kind)}</td>` +
+        `<td class="text">${esc(r.digest_kind)}${r.digest_kind === "partial" ? ` <span class="muted">(${esc(DFA.formatValue(r.batches_hashed))} batches)</span>` : ""}</td>` +
         `<td class="text">${short(r.sha256)}</td><td class="text">${esc(r.shape || r.element_spec || "")}${r.cardinality !== null && r.cardinality !== undefined ? ` · ${esc(DFA.formatValue(r.cardinality))} batches` : ""}</td>` +
         `<td class="text">${esc(r.dtype || "")}</td><td>${esc(DFA.formatValue(r.samples))}</td><td>${esc(DFA.formatValue(r.validation_split))}</td>` +
         `<td class="text">${r.runs_using ? `<a href="${r.runs_using}">runs with this data</a>` : ""}</td></tr>`).join("") + "</tbody></table></div>";

@@ -2,7 +2,7 @@
 arrays are one data entity, changed arrays another, a tf.data pipeline a partial identity), the
 script, git and packages of a temporary repository with a dirty file, a fit from a stored model
 linked to its source run, per-step rows every N steps and system samples; all read back through
-SQL, the lineage API and the PROV export."""
+SQL, the lineage API, the PROV export, and the run and compare pages in Chromium."""
 import hashlib
 import json
 import os
@@ -12,6 +12,8 @@ import textwrap
 
 import pytest
 import requests
+
+from web_browser import WatchedPage, browser  # noqa: F401 (fixture)
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys, time
@@ -189,3 +191,32 @@ def test_step_rows_count_steps_over_n_per_epoch_and_system_rows_appear(recorded)
     assert query(service, f"SELECT COUNT(*) FROM {tag}.osystemmetrics s JOIN task t ON s.trainingmodel_task_id "
                           f"= t.id WHERE t.exec_id = (SELECT id FROM dataflow_execution "
                           f"WHERE tag = '{recorded['second']}')") == [[0]]   # system_metrics_every=0: off
+
+
+def test_run_page_shows_data_code_derivation_and_the_step_chart(recorded, browser):  # noqa: F811
+    service = recorded["service"]
+    page = WatchedPage(browser, service.url)
+    try:
+        p = page.goto(f"/runs/{recorded['second']}?dataflow={recorded['tag']}")
+        p.wait_for_selector("#derived-from a")
+        assert p.text_content("#derived-from a") == recorded["first"]
+        assert "content" in p.text_content("#lineage-data-table")
+        code = p.text_content("#lineage-code-table")
+        assert "train.py" in code and "dirty" in code and "lineage-branch" in code
+        page.screenshot("run-lineage-derived.png")
+        p = page.goto(f"/runs/{recorded['first']}?dataflow={recorded['tag']}&steps_epoch=1")
+        p.wait_for_function("document.querySelectorAll('#steps-charts .chart').length > 0 && "
+                            "document.querySelectorAll('#system-charts .chart').length > 0")
+        points = p.evaluate("""() => [...document.querySelectorAll('#steps-charts .chart')].map(el =>
+            echarts.getInstanceByDom(el).getOption().series.map(s => [s.name, s.data.length]))""")
+        assert ["loss", 4] in [series for chart in points for series in chart]   # the latest fit (tf.data, 8 batches)
+        assert "partial" in p.text_content("#lineage-data-table")
+        page.screenshot("run-lineage-steps.png")
+        p = page.goto(f"/compare?runs={recorded['first']},{recorded['second']}&dataflow={recorded['tag']}")
+        p.wait_for_selector("#lineage-verdict [data-part=data]")
+        assert "differ" in p.text_content("#lineage-verdict [data-part=data]")
+        assert "same" in p.text_content("#lineage-verdict [data-part=environment]")
+        page.screenshot("compare-lineage.png")
+        assert page.problems == []
+    finally:
+        page.close()

@@ -31,6 +31,13 @@ class QueryRejected(DfaError):
     status_code = 400
 
 
+class UnrepresentableValue(DfaError):
+    """A stored value the requested format cannot hold, e.g. a time after the year 9999 in a PROV
+    document (HTTP 400); the message names it."""
+
+    status_code = 400
+
+
 class QueryCancelled(DfaError):
     """A user query stopped because the client that asked for it went away."""
 

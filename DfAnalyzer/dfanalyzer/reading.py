@@ -3,6 +3,7 @@ import json
 
 from dfanalyzer.errors import NotFound
 from dfanalyzer.identifiers import qualified, quote
+from dfanalyzer.runs import status as run_status
 
 
 def _records(columns, rows):
@@ -61,27 +62,25 @@ def check_known_dataflow(store, tag):
 
 
 def list_executions(store, dataflow=None):
-    sql = ("SELECT e.tag AS execution, d.tag AS dataflow, e.start_time, e.end_time, "
-           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id) AS tasks, "
-           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status = 'RUNNING') AS running, "
-           "(SELECT COUNT(*) FROM task t WHERE t.exec_id = e.id AND t.status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR')) AS failed "
-           "FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id")
+    sql = ("SELECT e.id, e.tag AS execution, d.tag AS dataflow, e.start_time, e.end_time, "
+           f"COUNT(t.id) AS tasks, {run_status.task_counts_sql('t')}, l.last_heard "
+           "FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id LEFT JOIN task t ON t.exec_id = e.id "
+           "LEFT JOIN execution_liveness l ON l.exec_id = e.id")
     params = []
     if dataflow:
         check_known_dataflow(store, dataflow)
         sql += " WHERE LOWER(d.tag) = ?"
         params.append(str(dataflow).lower())
-    columns, rows = store.read(sql + " ORDER BY e.id", params)
-    records = _records(columns, rows)
-    for record in records:
-        record["status"] = execution_status(record.pop("running"), record.pop("failed"))
+    sql += " GROUP BY e.id, e.tag, d.tag, e.start_time, e.end_time, l.last_heard ORDER BY e.id"
+    _, rows = store.read(sql, params)
+    records = []
+    for row in rows:
+        counts, heard = row[6:6 + run_status.COUNT_COLUMNS], row[6 + run_status.COUNT_COLUMNS]
+        record = dict(zip(("execution", "dataflow", "start_time", "end_time", "tasks"), row[1:6]))
+        record["status"] = run_status.from_counts(counts, heard)
+        record["last_heard"] = heard
+        records.append(record)
     return records
-
-
-def execution_status(running_tasks, failed_tasks):
-    if running_tasks:
-        return "RUNNING"
-    return "FAILED" if failed_tasks else "FINISHED"
 
 
 def find_execution(store, execution, dataflow=None):
@@ -128,10 +127,10 @@ def execution_detail(store, execution, dataflow=None):
                                [task["id"]])[1][0][0]
             task["sets"][set_tag] = count
     _, agents = store.read("SELECT kind, name, properties FROM agent WHERE exec_id = ? ORDER BY id", [exec_id])
-    running = sum(1 for t in tasks if t["status"] == "RUNNING")
-    failed = sum(1 for t in tasks if t["status"] in ("FAILED", "ABORTED", "FINISHED_WITH_ERROR"))
+    heard = run_status.last_heard_of(store, [exec_id]).get(exec_id)
     return {
-        "execution": exec_tag, "dataflow": df_tag, "status": execution_status(running, failed),
+        "execution": exec_tag, "dataflow": df_tag,
+        "status": run_status.from_task_statuses([t["status"] for t in tasks], heard), "last_heard": heard,
         "agents": [{"kind": k, "name": n, "properties": json.loads(p or "{}")} for k, n, p in agents],
         "tasks": tasks,
     }

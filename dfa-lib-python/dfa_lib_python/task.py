@@ -199,9 +199,9 @@ class Task:
         self._send()
 
     def end(self):
-        """Marks the task FINISHED (unless set to FAILED or ABORTED), records its start and end times and
+        """Marks the task FINISHED (unless set to FAILED, ABORTED or STOPPED), records its start and end times and
         queues it with its data sets."""
-        if self._status not in (TaskStatus.FAILED, TaskStatus.ABORTED):
+        if self._status not in (TaskStatus.FAILED, TaskStatus.ABORTED, TaskStatus.STOPPED):
             self._status = TaskStatus.FINISHED
         self.end_time = utc_now_text()
         self._performances.append(Performance(self.start_time or self.end_time, self.end_time).get_specification())

@@ -5,7 +5,8 @@ from enum import Enum
 class TaskStatus(Enum):
     """Status a task reports: READY when created, RUNNING after `begin()`, FINISHED after `end()`.
 
-    FAILED (an error) or ABORTED (interrupted) may be set before `end()`, which then keeps it.
+    FAILED (an error), ABORTED (interrupted) or STOPPED (ended early on a user's request, e.g. a
+    steering action) may be set before `end()`, which then keeps it.
     """
 
     READY = "READY"
@@ -13,3 +14,4 @@ class TaskStatus(Enum):
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"
+    STOPPED = "STOPPED"

@@ -73,6 +73,8 @@ class DocumentBuilder:
         attributes = {"prov:type": context.qualified("Execution"), "prov:label": execution.tag}
         if execution.status:
             attributes[term("status")] = execution.status
+        if execution.last_heard is not None:
+            attributes[term("lastHeard")] = execution.last_heard
         start, end = _execution_times(execution, [task for task in context.snapshot.tasks
                                                   if task.exec_id == execution.id])
         activity = document.activity(local_name("execution", context.dataflow_tag, execution.tag),

@@ -7,9 +7,7 @@ from dfanalyzer.export.snapshot import (
     Agent, Attribute, DataSet, Execution, ModelFile, Row, Snapshot, Task, Transformation, utc,
 )
 from dfanalyzer.identifiers import qualified, quote
-from dfanalyzer.reading import execution_status
-
-FAILED_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
+from dfanalyzer.runs import status as run_status
 
 logger = logging.getLogger(__name__)
 
@@ -175,13 +173,14 @@ class ProvenanceReader:
                 task.depends_on.append(depends_on)
         self._fill_missing_times(tasks, marks, exec_ids)
         snapshot.tasks = tasks
+        heard = run_status.last_heard_of(self.store, exec_ids)
         for execution in snapshot.executions:
             own = [task for task in tasks if task.exec_id == execution.id]
+            execution.last_heard = utc(heard.get(execution.id))
             if own:
                 # The stored status is set when the execution starts; the tasks say how it went.
-                execution.status = execution_status(
-                    sum(1 for task in own if task.status == "RUNNING"),
-                    sum(1 for task in own if task.status in FAILED_STATUSES))
+                execution.status = run_status.from_task_statuses([task.status for task in own],
+                                                                 heard.get(execution.id))
         for data_set in snapshot.sets:
             snapshot.rows[data_set.id] = self._rows(snapshot, data_set, marks, exec_ids)
         _, rows = self.store.read(

@@ -4,10 +4,9 @@ import json
 
 from dfanalyzer import reading
 from dfanalyzer.export import registry as document_formats
+from dfanalyzer.runs import status as run_status
 from dfanalyzer.runs.training_sets import (ADAPTATIONS, EARLY_STOPPING, HYPERPARAMETERS, LAYERS, TEST_RESULTS,
                                           TrainingSets)
-
-FAILED_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
 
 
 class RunDetail:
@@ -30,17 +29,18 @@ class RunDetail:
         if sets is None or sets.tag != df_tag:
             sets = TrainingSets(self.store, df_tag)
         tasks = self._tasks(exec_id)
-        status = reading.execution_status(sum(t["status"] == "RUNNING" for t in tasks),
-                                          sum(t["status"] in FAILED_STATUSES for t in tasks))
+        heard = run_status.last_heard_of(self.store, [exec_id]).get(exec_id)
+        status = run_status.from_task_statuses([t["status"] for t in tasks], heard)
         starts = [t["start_time"] for t in tasks if t["start_time"]]
         ends = [t["end_time"] for t in tasks if t["end_time"]]
         adaptation_set = next((sets.get(tag) for tag in ADAPTATIONS if sets.get(tag)), None)
         quoted = f"?dataflow={df_tag}"
         return {
-            "execution": exec_tag, "dataflow": df_tag, "status": status,
-            "start": min(starts) if starts else None, "end": max(ends) if ends and status != "RUNNING" else None,
+            "execution": exec_tag, "dataflow": df_tag, "status": status, "last_heard": heard,
+            "start": min(starts) if starts else None,
+            "end": max(ends) if ends and status not in (run_status.RUNNING, run_status.LOST) else None,
             "errors": [{"transformation": t["transformation"], "status": t["status"], "error": t["error_msg"]}
-                       for t in tasks if t["status"] in FAILED_STATUSES or t["error_msg"]],
+                       for t in tasks if t["status"] in run_status.FAILED_TASK_STATUSES or t["error_msg"]],
             "tasks": tasks,
             "hyperparameters": self._last_row(sets, HYPERPARAMETERS, exec_id),
             "layers": self._rows(sets, LAYERS, exec_id),

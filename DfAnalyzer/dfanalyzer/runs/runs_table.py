@@ -3,6 +3,7 @@ import datetime
 import math
 
 from dfanalyzer.errors import InvalidInput
+from dfanalyzer.runs import status as run_status
 from dfanalyzer.runs.training_sets import EPOCHS, HYPERPARAMETERS, TEST_RESULTS, TrainingSets, lower_is_better
 
 METRIC_MODES = ("last", "best", "epoch")
@@ -48,19 +49,22 @@ class RunsTable:
 
     def _executions(self):
         _, found = self.store.read(
-            "SELECT e.id, e.tag, e.start_time, MIN(t.start_time), MAX(t.end_time), "
-            "CAST(SUM(CASE WHEN t.status = 'RUNNING' THEN 1 ELSE 0 END) AS INTEGER), "
-            "CAST(SUM(CASE WHEN t.status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR') THEN 1 ELSE 0 END) AS INTEGER) "
-            "FROM dataflow_execution e LEFT JOIN task t ON t.exec_id = e.id WHERE e.df_id = ? "
-            "GROUP BY e.id, e.tag, e.start_time ORDER BY e.id DESC", [self.sets.df_id])
+            "SELECT e.id, e.tag, e.start_time, MIN(t.start_time), MAX(t.end_time), l.last_heard, "
+            f"{run_status.task_counts_sql('t')} "
+            "FROM dataflow_execution e LEFT JOIN task t ON t.exec_id = e.id "
+            "LEFT JOIN execution_liveness l ON l.exec_id = e.id WHERE e.df_id = ? "
+            "GROUP BY e.id, e.tag, e.start_time, l.last_heard ORDER BY e.id DESC", [self.sets.df_id])
         now = datetime.datetime.now()
         rows = {}
-        for exec_id, tag, exec_start, first_task, last_end, running, failed in found:
+        for exec_id, tag, exec_start, first_task, last_end, heard, *counts in found:
             start = first_task or exec_start
-            status = "RUNNING" if running else ("FAILED" if failed else "FINISHED")
-            end = now if running else last_end
-            duration = round((end - start).total_seconds(), 1) if start and end else None
-            rows[exec_id] = {"execution": tag, "status": status, "start": start, "duration": duration, "epochs": 0}
+            status = run_status.from_counts(counts, heard)
+            end = now if status == run_status.RUNNING else (heard if status == run_status.LOST else last_end)
+            # a time outside the years 1-9999 arrives as text (store/engine.py): shown, not subtracted
+            timed = isinstance(start, datetime.datetime) and isinstance(end, datetime.datetime)
+            duration = round((end - start).total_seconds(), 1) if timed else None
+            rows[exec_id] = {"execution": tag, "status": status, "start": start, "duration": duration, "epochs": 0,
+                             "last_heard": heard}
         return rows
 
     def _hyperparameter_columns(self):

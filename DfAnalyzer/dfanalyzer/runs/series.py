@@ -2,6 +2,7 @@
 from dfanalyzer import reading
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.identifiers import quote
+from dfanalyzer.runs import status as run_status
 from dfanalyzer.runs.downsampling import min_max_sql
 from dfanalyzer.runs.training_sets import EPOCHS, TrainingSets
 
@@ -113,9 +114,4 @@ class EpochSeries:
         return rows[0][0], rows[0][1] or 0
 
     def status(self):
-        _, rows = self.store.read(
-            "SELECT CAST(SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END) AS INTEGER), "
-            "CAST(SUM(CASE WHEN status IN ('FAILED', 'ABORTED', 'FINISHED_WITH_ERROR') THEN 1 ELSE 0 END) AS INTEGER) "
-            "FROM task WHERE exec_id = ?", [self.exec_id])
-        running, failed = rows[0]
-        return reading.execution_status(running or 0, failed or 0)
+        return run_status.of_execution(self.store, self.exec_id)[0]

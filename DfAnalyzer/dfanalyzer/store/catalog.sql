@@ -114,3 +114,8 @@ CREATE TABLE IF NOT EXISTS saved_query (
     sql CLOB NOT NULL,
     created_at TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS execution_liveness (
+    exec_id BIGINT PRIMARY KEY,
+    listening_since TIMESTAMP,
+    last_heard TIMESTAMP
+);

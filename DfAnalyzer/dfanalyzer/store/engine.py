@@ -126,9 +126,27 @@ def _bind_column(statement, values, position, width):
     return alive
 
 
+def _python_date(data):
+    """A date, or its ISO 8601 text when its year is outside Python's 1-9999 (MonetDB's dates
+    reach years -4712 to 170000: `date '9999-12-31' + interval '1' day` is one)."""
+    if 1 <= data.year <= 9999:
+        return datetime.date(data.year, data.month, data.day)
+    return _date_text(data)
+
+
+def _date_text(data):
+    year = f"-{-data.year:04d}" if data.year < 0 else f"{data.year:04d}"
+    return f"{year}-{data.month:02d}-{data.day:02d}"
+
+
 def _python_timestamp(data):
-    return datetime.datetime(data.date.year, data.date.month, data.date.day, data.time.hours,
-                             data.time.minutes, data.time.seconds, data.time.ms * 1000)
+    """A datetime, or its ISO 8601 text (as `datetime.isoformat` writes it) outside the years 1-9999."""
+    if 1 <= data.date.year <= 9999:
+        return datetime.datetime(data.date.year, data.date.month, data.date.day, data.time.hours,
+                                 data.time.minutes, data.time.seconds, data.time.ms * 1000)
+    fraction = f".{data.time.ms * 1000:06d}" if data.time.ms else ""
+    return (f"{_date_text(data.date)}T{data.time.hours:02d}:{data.time.minutes:02d}:"
+            f"{data.time.seconds:02d}{fraction}")
 
 
 def _column_values(column, count):
@@ -145,8 +163,7 @@ def _column_values(column, count):
         return [None if typed.is_null(typed.data + r) else _python_timestamp(typed.data[r]) for r in range(count)]
     if kind == lib.monetdbe_date:
         typed = ffi.cast("monetdbe_column_date *", column)
-        return [None if typed.is_null(typed.data + r) else
-                datetime.date(typed.data[r].year, typed.data[r].month, typed.data[r].day) for r in range(count)]
+        return [None if typed.is_null(typed.data + r) else _python_date(typed.data[r]) for r in range(count)]
     if kind == lib.monetdbe_time:
         typed = ffi.cast("monetdbe_column_time *", column)
         return [None if typed.is_null(typed.data + r) else

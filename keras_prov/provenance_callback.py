@@ -116,8 +116,8 @@ class ProvenanceCallback(keras.callbacks.Callback):
         description = None if self.description_pending else self._description()
         expected_metrics = self._expected_metrics()
         self.capture = RunCapture(recorder, self.fit_arguments)
-        self.capture.begin(self.model, self.task)
         recording.submit(self._send_begin, description, expected_metrics)
+        self.capture.begin(self.model, self.task)  # after: what it starts sends rows once the task has begun
         rate = self.rates.rate()
         # A rate set by hand between two fits is an adaptation too.
         self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate

@@ -4,9 +4,10 @@ weights it started from and ended with, and the system load while it ran.
 `ProvenanceCallback` calls `RunCapture` at four points; everything heavier than taking references
 and copying weights happens on keras_prov's lineage, system and recording threads:
 
-- `begin(model)` (training thread, on_train_begin): takes references to the data (hashing starts
-  on the lineage thread), the notebook cell and argv, a copy of the initial weights; starts the
-  system sampler.
+- `RunCapture(...)` (training thread, on_train_begin): takes argv and the notebook cell.
+- `begin(model, task)` (training thread, on_train_begin, after the task's begin is queued): takes
+  references to the data (hashing starts on the lineage thread), a copy of the initial weights;
+  starts the system sampler.
 - `send_begin(task)` (recording thread, with the task's begin): iCodeEnvironment, iSourceText.
 - `end(model)` (training thread, on_train_end): waits for the hashing of in-memory arrays still
   running (see `data_lineage`), copies the trained weights, stops the sampler.
@@ -42,7 +43,7 @@ class RunCapture:
         self.recorder = recorder
         self.fit_arguments = fit_arguments
         self.lineage = None
-        self.code = None
+        self.code = code_environment.capture()
         self.initial_weights = None
         self.trained_weights = None
         self.sampler = None
@@ -53,7 +54,6 @@ class RunCapture:
     def begin(self, model, task):
         self.task = task
         arguments = self.fit_arguments
-        self.code = code_environment.capture()
         self.initial_weights = model_derivation.weights_copy(model) if model.built else None
         self.lineage = data_lineage.DataLineage.start(
             data_lineage.fit_inputs(arguments), arguments.get("validation_split"),

@@ -8,6 +8,8 @@ TEST_DATA = "iTestData"
 CODE_ENVIRONMENT = "iCodeEnvironment"
 SOURCE_TEXT = "iSourceText"
 MODEL_WEIGHTS = "oModelWeights"
+DATA_STEPS = "iDataSteps"
+TEST_DATA_STEPS = "iTestDataSteps"
 STEP_METRICS = "oStepMetrics"
 SYSTEM_METRICS = "oSystemMetrics"
 
@@ -19,8 +21,11 @@ SYSTEM_COLUMNS = [("timestamp", "TEXT"), ("elapsed_time", "NUMERIC"), ("epoch", 
                   ("gpu_utilization_percent", "NUMERIC"), ("gpu_memory_used_bytes", "NUMERIC")]
 
 # (set, INPUT/OUTPUT, columns)
-TRAINING_SETS = [(DATA, "INPUT", data_lineage.COLUMNS), (CODE_ENVIRONMENT, "INPUT", code_environment.COLUMNS),
+DATA_STEP_COLUMNS = [("step_dataflow", "TEXT"), ("step_execution", "TEXT"), ("step_task", "TEXT"),
+                     ("step_transformation", "TEXT")]
+TRAINING_SETS = [(DATA, "INPUT", data_lineage.COLUMNS), (DATA_STEPS, "INPUT", DATA_STEP_COLUMNS),
+                 (CODE_ENVIRONMENT, "INPUT", code_environment.COLUMNS),
                  (SOURCE_TEXT, "INPUT", code_environment.TEXT_COLUMNS),
                  (MODEL_WEIGHTS, "OUTPUT", model_derivation.COLUMNS), (STEP_METRICS, "OUTPUT", STEP_COLUMNS),
                  (SYSTEM_METRICS, "OUTPUT", SYSTEM_COLUMNS)]
-TESTING_SETS = [(TEST_DATA, "INPUT", data_lineage.COLUMNS)]
+TESTING_SETS = [(TEST_DATA, "INPUT", data_lineage.COLUMNS), (TEST_DATA_STEPS, "INPUT", DATA_STEP_COLUMNS)]

@@ -32,7 +32,8 @@ class ProvenanceMixin:
 
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
                    exec_tag=None, store_model=True, url=None,
-                   store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10):
+                   store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10,
+                   data_steps=None):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -44,7 +45,7 @@ class ProvenanceMixin:
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
             exec_tag=exec_tag, store_model=store_model, url=url,
             store_weights=store_weights, store_optimizer=store_optimizer, log_every_n_steps=log_every_n_steps,
-            system_metrics_every=system_metrics_every)
+            system_metrics_every=system_metrics_every, data_steps=data_steps)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings

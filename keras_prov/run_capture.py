@@ -21,7 +21,8 @@ import logging
 from dfa_lib_python.dataset import DataSet
 
 from keras_prov import code_environment, data_lineage, model_derivation, system_metrics
-from keras_prov.lineage_sets import CODE_ENVIRONMENT, DATA, MODEL_WEIGHTS, SOURCE_TEXT, SYSTEM_METRICS, TEST_DATA
+from keras_prov.lineage_sets import (CODE_ENVIRONMENT, DATA, DATA_STEPS, MODEL_WEIGHTS, SOURCE_TEXT, SYSTEM_METRICS,
+                                     TEST_DATA, TEST_DATA_STEPS)
 from keras_prov.recording_thread import recording
 
 logger = logging.getLogger("keras_prov")
@@ -87,6 +88,7 @@ class RunCapture:
         new_texts = self._unstored(texts)
         if new_texts:
             task.add_dataset(DataSet(SOURCE_TEXT, [flow.row(SOURCE_TEXT, text) for text in new_texts]))
+        add_data_steps(self.recorder, task, DATA_STEPS)
 
     def send_end(self, task):
         if self.lineage is not None:
@@ -138,7 +140,17 @@ class RunCapture:
 
 
 def record_test_data(recorder, task, lineage):
-    """iTestData rows of an evaluate (recording thread, before the task begins)."""
+    """iTestData (and iDataSteps) rows of an evaluate (recording thread, before the task begins)."""
     rows = lineage.take_rows(LINEAGE_TIMEOUT)
     if rows:
         task.add_dataset(DataSet(TEST_DATA, [recorder.flow.row(TEST_DATA, row) for row in rows]))
+    add_data_steps(recorder, task, TEST_DATA_STEPS)
+
+
+def add_data_steps(recorder, task, set_tag):
+    """One row of `set_tag` (iDataSteps, iTestDataSteps) per DLProv step named by
+    `provenance(data_steps=...)`."""
+    steps = recorder.provenance.data_steps
+    if steps:
+        columns = ("step_dataflow", "step_execution", "step_task", "step_transformation")
+        task.add_dataset(DataSet(set_tag, [recorder.flow.row(set_tag, dict(zip(columns, step))) for step in steps]))

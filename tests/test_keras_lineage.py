@@ -38,8 +38,26 @@ SCRIPT = textwrap.dedent("""
         m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
         return m
 
+    # DLProv's data steps, declared by the script in their own dataflow
+    from dfa_lib_python.dataflow import Dataflow
+    from dfa_lib_python.dataset import DataSet
+    from dfa_lib_python.element import Element
+    from dfa_lib_python.task import Task
+    Dataflow(tag + "_dl", predefined=True).save()
+    load = Task(1, tag + "_dl", "LoadData")
+    load.add_dataset(DataSet("iInputDataset", [Element(["generated", "numpy"])]))
+    load.begin()
+    load.add_dataset(DataSet("oLoadData", [Element(["x.npy"])]))
+    load.end()
+    split = Task(2, tag + "_dl", "SplitData", dependency=load)
+    split.add_dataset(DataSet("iSplitConfig", [Element([0.75, 0.25, 0.0])]))
+    split.begin()
+    split.add_dataset(DataSet("oTrainSet", [Element(["x.npy[:90]", "y[:90]"])]))
+    split.add_dataset(DataSet("oValSet", [Element(["x.npy[90:]", "y[90:]"])]))
+    split.end()
+
     first = model()
-    first.provenance(dataflow_tag=tag, log_every_n_steps=2, system_metrics_every=0.2)
+    first.provenance(dataflow_tag=tag, log_every_n_steps=2, system_metrics_every=0.2, data_steps=split)
     first.fit(x, y, epochs=2, batch_size=10, validation_split=0.25, verbose=0, callbacks=[Slow()])   # task 1
     first.fit(x, y, epochs=1, batch_size=10, verbose=0)                                              # task 2
     first.fit(x + 1, y, epochs=1, batch_size=10, verbose=0)                                          # task 3
@@ -55,7 +73,8 @@ SCRIPT = textwrap.dedent("""
     second.provenance(dataflow_tag=tag, system_metrics_every=0)
     second.fit(x, y, epochs=1, batch_size=10, verbose=0)
     assert keras.flush(60)
-    print(json.dumps({"first": first.get_exec_tag(), "second": second.get_exec_tag(), "stored_task": stored["task"]}))
+    print(json.dumps({"first": first.get_exec_tag(), "second": second.get_exec_tag(), "stored_task": stored["task"],
+                      "steps": split.exec_tag}))
 """)
 
 
@@ -91,6 +110,12 @@ def query(service, sql):
     return response.json()["rows"]
 
 
+def records(document, kind):
+    """The records of one kind of a PROV-JSON document (a name used twice holds a list)."""
+    for value in document.get(kind, {}).values():
+        yield from value if isinstance(value, list) else [value]
+
+
 def api(service, path):
     response = requests.get(service.url + path, timeout=30)
     assert response.ok, f"{path} -> {response.status_code} {response.text}"
@@ -117,6 +142,25 @@ def test_same_arrays_are_one_data_entity_and_changed_arrays_another(recorded):
     users = api(service, f"/api/v1/data/{expected}/runs")["runs"]
     assert {(run["task"], run["use"]) for run in users if run["execution"] == recorded["first"]} == {
         ("1", "training"), ("2", "training"), ("5", "evaluation")}
+
+
+def test_dlprov_data_steps_link_to_the_data_entities(recorded):
+    service, tag = recorded["service"], recorded["tag"]
+    lineage = api(service, f"/api/v1/executions/{recorded['first']}/lineage")
+    steps = [step for step in lineage["data_steps"] if step["use"] == "training"]
+    assert {(s["step_dataflow"], s["step_transformation"], s["step_task"]) for s in steps} == {
+        (f"{tag}_dl", "splitdata", "2")}
+    outputs = {output["set"].lower(): output for output in steps[0]["outputs"]}
+    assert set(outputs) == {"otrainset", "ovalset"} and outputs["otrainset"]["values"]["trainsetx"] == "x.npy[:90]"
+    x = next(row for row in lineage["data"] if row["argument"] == "x" and row["digest_kind"] == "content")
+    document = requests.get(service.url + f"/api/v1/executions/{recorded['first']}/prov?format=json", timeout=60).json()
+    sources = {d["prov:usedEntity"] for d in records(document, "wasDerivedFrom")
+               if d["prov:generatedEntity"] == f"kprov:data/sha256-{x['sha256']}"}
+    train_set = [source for source in sources if "/oTrainSet/" in source or "/otrainset/" in source]
+    assert len(train_set) == 1
+    steps_document = requests.get(service.url + f"/api/v1/executions/{recorded['steps']}/prov?format=json",
+                                  timeout=60).json()
+    assert train_set[0] in steps_document["entity"]   # the same entity in the DLProv run's own document
 
 
 def test_a_tf_data_pipeline_gets_a_partial_identity(recorded):
@@ -167,7 +211,7 @@ def test_a_fit_from_a_stored_model_derives_from_its_source_run(recorded):
     document = requests.get(service.url + f"/api/v1/executions/{recorded['second']}/prov?format=json",
                             timeout=60).json()
     origin = f"kprov:model-weights/sha256-{source['weights'][-1]['trained_weights_sha256']}"
-    assert [d["prov:usedEntity"] for d in document["wasDerivedFrom"].values()
+    assert [d["prov:usedEntity"] for d in records(document, "wasDerivedFrom")
             if d["prov:usedEntity"].startswith("kprov:model-weights/")] == [origin]
     assert document["entity"][origin]["kprov:source_execution"] == recorded["first"]
     data = [name for name in document["entity"] if name.startswith("kprov:data/sha256-")]
@@ -203,6 +247,7 @@ def test_run_page_shows_data_code_derivation_and_the_step_chart(recorded, browse
         assert "content" in p.text_content("#lineage-data-table")
         code = p.text_content("#lineage-code-table")
         assert "train.py" in code and "dirty" in code and "lineage-branch" in code
+        p.locator("#run-lineage").scroll_into_view_if_needed()
         page.screenshot("run-lineage-derived.png")
         p = page.goto(f"/runs/{recorded['first']}?dataflow={recorded['tag']}&steps_epoch=1")
         p.wait_for_function("document.querySelectorAll('#steps-charts .chart').length > 0 && "
@@ -211,6 +256,7 @@ def test_run_page_shows_data_code_derivation_and_the_step_chart(recorded, browse
             echarts.getInstanceByDom(el).getOption().series.map(s => [s.name, s.data.length]))""")
         assert ["loss", 4] in [series for chart in points for series in chart]   # the latest fit (tf.data, 8 batches)
         assert "partial" in p.text_content("#lineage-data-table")
+        p.locator("#run-steps").scroll_into_view_if_needed()
         page.screenshot("run-lineage-steps.png")
         p = page.goto(f"/compare?runs={recorded['first']},{recorded['second']}&dataflow={recorded['tag']}")
         p.wait_for_selector("#lineage-verdict [data-part=data]")

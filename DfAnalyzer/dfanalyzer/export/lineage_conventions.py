@@ -12,11 +12,15 @@ Applied when the sets exist (`iData`, `iTestData`, `iCodeEnvironment`, `oModelWe
   stored model files of the task); when its initial digest is the trained digest of a recorded
   run (any dataflow, looked up in the store), the task `used` `kprov:model-weights/sha256-<initial>`,
   which names that run (source_dataflow, source_execution, source_task), and the trained weights
-  `wasDerivedFrom` it.
+  `wasDerivedFrom` it;
+- with DLProv data steps (`iDataSteps` / `iTestDataSteps`, from `provenance(data_steps=...)`), each
+  data entity `wasDerivedFrom` the rows the step produced (x/y of a fit from `oTrainSet`,
+  validation data from `oValSet`, evaluation data from `oTestSet`; every output when the step has
+  none of them, e.g. LoadData, ApplyFilter), named as in the DLProv dataflow's own documents.
 """
 from dfanalyzer.export.namespace import local_name, term
 
-DATA_SETS = ("iData", "iTestData")
+DATA_SETS = (("iData", "iDataSteps", "training"), ("iTestData", "iTestDataSteps", "evaluation"))
 CODE_SET = "iCodeEnvironment"
 WEIGHTS_SET = "oModelWeights"
 CODE_ATTRIBUTES = ("script_path", "notebook", "git_commit", "git_branch", "git_dirty", "git_diff_sha256",
@@ -33,8 +37,10 @@ class LineageConventions:
 
     def apply(self, context):
         snapshot = context.snapshot
-        for tag in DATA_SETS:
-            self._rows(context, snapshot.set_by_tag(tag), self._data)
+        for tag, steps_tag, use in DATA_SETS:
+            steps = self._steps_by_task(context, snapshot.set_by_tag(steps_tag))
+            self._rows(context, snapshot.set_by_tag(tag),
+                       lambda c, row, entity, tasks, steps=steps, use=use: self._data(c, row, entity, tasks, steps, use))
         self._rows(context, snapshot.set_by_tag(CODE_SET), self._code)
         self._rows(context, snapshot.set_by_tag(WEIGHTS_SET), self._weights)
 
@@ -53,7 +59,22 @@ class LineageConventions:
         return found[0] if found else context.document.entity(
             identifier, {key: value for key, value in attributes.items() if value is not None})
 
-    def _data(self, context, row, row_entity, tasks):
+    def _steps_by_task(self, context, data_set):
+        """{task activity: [DLProv step outputs]} of the snapshot's data-steps rows."""
+        found = {}
+        if data_set is None or self.store is None:
+            return found
+        from dfanalyzer.runs.lineage import RunLineage
+
+        reader = RunLineage(self.store)
+        for row in context.snapshot.rows.get(data_set.id, []):
+            outputs = reader.step_outputs(row.values)
+            for task_id in row.task_ids.values():
+                if task_id in context.task_ids:
+                    found.setdefault(context.task_ids[task_id], []).extend(outputs)
+        return found
+
+    def _data(self, context, row, row_entity, tasks, steps, use):
         digest = row.values.get("sha256")
         if not digest:
             return
@@ -67,6 +88,11 @@ class LineageConventions:
         context.document.alternateOf(row_entity, data)
         for task in tasks:
             context.document.used(task, data, other_attributes={"prov:role": values.get("argument") or "data"})
+            for output in _matching_outputs(steps.get(task, []), use, values.get("argument") or ""):
+                source = self._entity(context, local_name("data", output["dataflow"], output["set"], output["row"]), {
+                    "prov:type": context.qualified("set/" + output["set"]), "prov:label": f"{output['set']} {output['row']}",
+                    term("dataflow"): output["dataflow"]})
+                context.document.wasDerivedFrom(data, source)
 
     def _code(self, context, row, row_entity, tasks):
         values = row.values
@@ -115,3 +141,16 @@ class LineageConventions:
         from dfanalyzer.runs.lineage import WEIGHTS, RunLineage
 
         return RunLineage(self.store).runs_with(WEIGHTS, "trained_weights_sha256", digest)
+
+
+def _matching_outputs(outputs, use, argument):
+    """The step outputs an input comes from (see the module's docstring)."""
+    from dfanalyzer.runs.lineage import STEP_OUTPUTS
+
+    base = argument.split("[")[0].split("_")[0]
+    wanted = STEP_OUTPUTS.get(use, {}).get(base)
+    matching = [output for output in outputs if output["set"].lower() == wanted]
+    known = set(STEP_OUTPUTS["training"].values()) | set(STEP_OUTPUTS["evaluation"].values())
+    if matching:
+        return matching
+    return [output for output in outputs if output["set"].lower() not in known]

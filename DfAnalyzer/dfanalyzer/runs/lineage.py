@@ -9,7 +9,7 @@ trained weights digest derives from that run's model.
 import re
 
 from dfanalyzer import reading
-from dfanalyzer.errors import InvalidInput
+from dfanalyzer.errors import InvalidInput, NotFound
 from dfanalyzer.identifiers import quote
 from dfanalyzer.runs.downsampling import min_max_sql
 from dfanalyzer.runs.training_sets import NOT_METRICS, TrainingSets
@@ -21,6 +21,11 @@ TEXTS = "isourcetext"
 WEIGHTS = "omodelweights"
 STEPS = "ostepmetrics"
 SYSTEM = "osystemmetrics"
+DATA_STEPS = "idatasteps"
+TEST_DATA_STEPS = "itestdatasteps"
+# which outputs of a DLProv step an input of a fit or an evaluation comes from
+STEP_OUTPUTS = {"training": {"x": "otrainset", "y": "otrainset", "validation": "ovalset"},
+                "evaluation": {"x": "otestset", "y": "otestset"}}
 STEP_NOT_METRICS = NOT_METRICS | {"step", "global_step"}
 SYSTEM_NOT_METRICS = NOT_METRICS | {"epoch"}
 MAX_POINTS = 20_000
@@ -76,11 +81,43 @@ class RunLineage:
         for digest in own - {None}:
             derived_into += [run for run in self.runs_with(WEIGHTS, "initial_weights_sha256", digest)
                              if run["execution"] != exec_tag or run["dataflow"] != df_tag]
-        return {"execution": exec_tag, "dataflow": df_tag, "data": data, "code": code[-1] if code else {},
+        steps = [dict(row, use="training") for row in self._rows(sets, DATA_STEPS, exec_id)]
+        steps += [dict(row, use="evaluation") for row in self._rows(sets, TEST_DATA_STEPS, exec_id)]
+        for step in steps:
+            step["outputs"] = self.step_outputs(step)
+        return {"execution": exec_tag, "dataflow": df_tag, "data": data, "data_steps": steps,
+                "code": code[-1] if code else {},
                 "code_per_fit": code, "texts": texts, "weights": weights, "derived_from": _unique(derived_from),
                 "derived_into": _unique(derived_into), "steps": sets.get(STEPS) is not None and self._count(
                     sets, STEPS, exec_id) > 0, "system": sets.get(SYSTEM) is not None and self._count(
                     sets, SYSTEM, exec_id) > 0}
+
+    def step_outputs(self, step):
+        """[{"set", "row", "values"}] of what a DLProv step (an iDataSteps row) produced."""
+        try:
+            exec_id, _, _, df_tag = reading.find_execution(self.store, step.get("step_execution"),
+                                                           step.get("step_dataflow"))
+        except NotFound:
+            return []
+        _, tasks = self.store.read("SELECT id FROM task WHERE exec_id = ? AND identifier = ?",
+                                   [exec_id, str(step.get("step_task"))])
+        if not tasks:
+            return []
+        sets = self.sets_of(df_tag)
+        transformation = str(step.get("step_transformation") or "").lower()
+        produced = {data_set["tag"].lower() for data_set in reading.dataflow_specification(self.store, df_tag)["sets"]
+                    if transformation in [t.lower() for t in data_set["produced_by"]]}
+        producer = f"{transformation}_task_id"
+        outputs = []
+        for tag, data_set in sets.sets.items():
+            if tag not in produced or data_set.task_column != producer:
+                continue
+            columns = data_set.columns
+            _, rows = self.store.read(f"SELECT s.id, {', '.join(f's.{quote(c)}' for c in columns)} FROM "
+                                      f"{data_set.table} s WHERE s.{quote(producer)} = ? ORDER BY s.id", [tasks[0][0]])
+            outputs += [{"dataflow": df_tag, "set": data_set.tag, "row": row[0], "values": dict(zip(columns, row[1:]))}
+                        for row in rows]
+        return outputs
 
     def runs_with(self, set_tag, column, digest):
         """[{dataflow, execution, task, status}] of the rows of `set_tag` whose `column` is `digest`,

@@ -17,7 +17,7 @@
   const runLink = run => `<a href="/runs/${encodeURIComponent(run.execution)}?dataflow=${encodeURIComponent(run.dataflow)}">` +
     `${esc(run.execution)}</a> <span class="muted">(${esc(run.dataflow)}, task ${esc(run.task)}, ${esc(run.status || "")})</span>`;
 
-  function drawData(rows) {
+  function drawData(rows, steps) {
     if (!rows.length) return;
     const head = ["use", "argument", "kind", "digest of", "sha256", "shape / spec", "dtype", "samples", "validation split", ""];
     $("lineage-data").innerHTML = `<div class="table-wrap"><table class="data" id="lineage-data-table"><thead><tr>${head.map(h => `<th class="text">${esc(h)}</th>`).join("")}</tr></thead><tbody>` +
@@ -25,7 +25,10 @@
         `<td class="text">${esc(r.digest_kind)}${r.digest_kind === "partial" ? ` <span class="muted">(${esc(DFA.formatValue(r.batches_hashed))} batches)</span>` : ""}</td>` +
         `<td class="text">${short(r.sha256)}</td><td class="text">${esc(r.shape || r.element_spec || "")}${r.cardinality !== null && r.cardinality !== undefined ? ` · ${esc(DFA.formatValue(r.cardinality))} batches` : ""}</td>` +
         `<td class="text">${esc(r.dtype || "")}</td><td>${esc(DFA.formatValue(r.samples))}</td><td>${esc(DFA.formatValue(r.validation_split))}</td>` +
-        `<td class="text">${r.runs_using ? `<a href="${r.runs_using}">runs with this data</a>` : ""}</td></tr>`).join("") + "</tbody></table></div>";
+        `<td class="text">${r.runs_using ? `<a href="${r.runs_using}">runs with this data</a>` : ""}</td></tr>`).join("") + "</tbody></table></div>" +
+      steps.map(s => `<div class="data-step">${esc(s.use)} data from the DLProv step <strong>${esc(s.step_transformation)}</strong> ` +
+        `(task ${esc(s.step_task)} of <a href="/runs/${encodeURIComponent(s.step_execution)}?dataflow=${encodeURIComponent(s.step_dataflow)}">${esc(s.step_execution)}</a>): ` +
+        `${esc([...new Set(s.outputs.map(o => o.set))].join(", ") || "no output stored")}</div>`).join("");
   }
 
   function drawCode(code, texts) {
@@ -141,7 +144,7 @@
       DFA.api(`${base}/steps?${scope}points=${POINTS}&epoch=${encodeURIComponent(stepsEpoch)}`, {key: "steps"}),
       DFA.api(`${base}/system?${scope}points=${POINTS}`, {key: "system"}),
     ]);
-    drawData(lineage.data);
+    drawData(lineage.data, lineage.data_steps || []);
     drawCode(lineage.code, lineage.texts);
     drawDerivation(lineage);
     drawSteps(steps);

@@ -266,3 +266,23 @@ def test_run_page_shows_data_code_derivation_and_the_step_chart(recorded, browse
         assert page.problems == []
     finally:
         page.close()
+
+
+def test_a_fit_in_a_notebook_records_its_cell(shared_dfa_service, tmp_path):
+    from notebook_kernel import Kernel, install_kernel_spec, json_lines
+
+    install_kernel_spec()
+    cell = textwrap.dedent("""
+        import json, numpy as np, keras_prov as keras
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        model.provenance(dataflow_tag="lineage_notebook", system_metrics_every=0)
+        model.fit(np.ones((8, 4), "float32"), np.ones((8, 1), "float32"), epochs=1, verbose=0)
+        assert keras.flush(60)
+        print("@" + json.dumps(model.get_exec_tag()))
+    """).strip()
+    with Kernel(tmp_path, {"DFA_URL": shared_dfa_service.url, "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
+        execution = json_lines(kernel.run(cell))[0]
+    code = api(shared_dfa_service, f"/api/v1/executions/{execution}/lineage")["code"]
+    assert code["cell_sha256"] == hashlib.sha256(cell.encode()).hexdigest()
+    assert code["notebook"] and code.get("script_path") is None

@@ -14,10 +14,11 @@ finaliser.
 import datetime
 import itertools
 import math
+import os
 import threading
 import warnings
 
-from dfanalyzer.errors import QueryRejected, StoreUnavailable
+from dfanalyzer.errors import ConfigurationError, QueryRejected, StoreUnavailable
 from dfanalyzer.store.heap_lock import HeapLock
 
 with warnings.catch_warnings():
@@ -36,6 +37,34 @@ PREPARED_STATEMENTS = 256  # kept per connection
 # fresh session holds, so the one place in the session that holds it is the time limit.
 SENTINEL_TIMEOUT = 987_654_321
 SESSION_SCAN_BYTES = 4096
+MEMORY_LIMIT_VARIABLE = "DFA_ENGINE_MEMORY_MB"
+MEMORY_LIMIT_FLOOR_MB = 1024
+MEMORY_LIMIT_CEILING_MB = 4096
+MEMORY_LIMIT_SHARE = 0.25  # of the machine's memory, by default
+
+
+def engine_memory_limit_mb(environ=os.environ):
+    """The most memory (MB) the engine may allocate and map in this process: $DFA_ENGINE_MEMORY_MB,
+    else a quarter of the machine's memory, at least 1 GB and at most 4 GB; 0 for no limit.
+
+    Why: one statement can ask the engine for gigabytes (`repeat('x', 2000000000)`, a cross join),
+    and the engine checks its time limit only between steps, so the time limit cannot stop it.
+    With a limit the allocation fails at once and the statement is refused with the engine's
+    "Could not allocate space". monetdbe takes it when the process opens its first database
+    (`monetdbe_options.memorylimit`, GDK's `GDK_vm_maxsize`): it counts the database's mapped
+    columns too, so a database larger than the limit needs a larger one."""
+    configured = environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    if configured:
+        try:
+            megabytes = int(configured)
+        except ValueError:
+            raise ConfigurationError(f"{MEMORY_LIMIT_VARIABLE}={configured!r} is not a whole number of megabytes "
+                                     "(0 for no limit)") from None
+        if megabytes < 0:
+            raise ConfigurationError(f"{MEMORY_LIMIT_VARIABLE} must be 0 (no limit) or a positive number of MB")
+        return megabytes
+    machine_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+    return max(MEMORY_LIMIT_FLOOR_MB, min(MEMORY_LIMIT_CEILING_MB, int(machine_mb * MEMORY_LIMIT_SHARE)))
 
 
 class EngineError(QueryRejected):
@@ -268,6 +297,7 @@ class EngineConnection:
         handle = ffi.new("monetdbe_database *")
         options = ffi.new("monetdbe_options *")
         options.querytimeout = int(query_timeout)
+        options.memorylimit = engine_memory_limit_mb()  # the process's first open sets it (see there)
         code = lib.monetdbe_open(handle, database_dir.encode(), options)
         if code:
             reason = _message(lib.monetdbe_error(handle[0])) if code == -2 and handle[0] else f"code {code}"

@@ -252,6 +252,7 @@ class ServerStore(Store):
 
     def __init__(self, monetdb_url, reader_url=None, query_timeout=30, wait_for_server=False):
         self.url = public_url(monetdb_url)
+        self.query_timeout = query_timeout
         self._arguments = connection_arguments(monetdb_url)
         self._reader_arguments = self._reader_arguments_for(reader_url)
         self._write_lock = threading.Lock()

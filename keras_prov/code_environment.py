@@ -107,7 +107,8 @@ def _text(kind, content, digest, limit):
 
 
 def _git(directory):
-    """git_commit, git_branch, git_dirty, git_diff_sha256, git_diff_bytes (+ the diff as `_diff`)."""
+    """git_commit, git_branch, git_dirty (tracked changes or untracked files), git_diff_sha256 and
+    git_diff_bytes of `git diff HEAD` (+ the diff as `_diff`)."""
     commit = _run_git(directory, "rev-parse", "HEAD")
     if commit is None:
         return {}
@@ -115,11 +116,10 @@ def _git(directory):
                                                            or "").strip() or None}
     status = _run_git(directory, "status", "--porcelain", "--untracked-files=normal") or ""
     fields["git_dirty"] = "true" if status.strip() else "false"
-    if status.strip():
-        diff = (_run_git(directory, "diff", "HEAD", "--no-color", "--no-ext-diff") or "").encode("utf-8", "replace")
-        untracked = [line[3:] for line in status.splitlines() if line.startswith("?? ")]
-        if untracked:
-            diff += ("".join(f"# untracked: {name}\n" for name in untracked)).encode("utf-8", "replace")
+    # The diff holds the changes of tracked files only: untracked files (outputs, spools, saved
+    # models) come and go with every run and would make two runs of the same code differ.
+    diff = (_run_git(directory, "diff", "HEAD", "--no-color", "--no-ext-diff") or "").encode("utf-8", "replace")
+    if diff:
         fields.update(git_diff_sha256=hashlib.sha256(diff).hexdigest(), git_diff_bytes=len(diff), _diff=diff)
     return fields
 

@@ -106,6 +106,14 @@ def _pid_record(settings):
 def run_start(args):
     settings = settings_from(args)
     settings.check_exposure()
+    from dfanalyzer.in_process_service import read_record
+
+    notebook = read_record(settings.data_dir)
+    if notebook:
+        print(f"the data directory {settings.data_dir} is held by process {notebook['pid']} (a notebook kernel), "
+              f"which serves it at {notebook['url']}: open that address, or give CLI commands --url {notebook['url']} "
+              f"(or --url embedded:{settings.data_dir})", file=sys.stderr)
+        return 1
     if args.foreground:
         from dfanalyzer.supervisor import Supervisor
 

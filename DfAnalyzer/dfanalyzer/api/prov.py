@@ -36,25 +36,30 @@ IMAGES = _content(image_formats.FORMATS.values())
 
 FORMAT_HELP = "PROV format: " + ", ".join(document_formats.known())
 KIND_HELP = "prov: the provenance graph; spec: the dataflow specification"
-DOCUMENT_FORMAT = f"^({'|'.join(document_formats.known())})$"
-IMAGE_FORMAT = f"^({'|'.join(image_formats.FORMATS)})$"
-KIND = f"^({'|'.join(image_formats.KINDS)})$"
+# The document lists the values the routes accept; the routes check them, so that a wrong one is
+# answered with the known ones (not a bare "should match pattern").
 
 
 def _image_format():
-    return Path(..., pattern=IMAGE_FORMAT, description="png, svg, pdf or dot")
+    return Path(..., description="png, svg, pdf or dot", json_schema_extra={"enum": list(image_formats.FORMATS)})
 
 
 def _kind(default):
-    return Query(default, pattern=KIND, description=KIND_HELP)
+    return Query(default, description=KIND_HELP, json_schema_extra={"enum": list(image_formats.KINDS)})
 
 
 def _fold():
-    return Query(DEFAULT_LIMIT, ge=2, description="runs longer than this are folded (at least twice `keep`)")
+    return Query(DEFAULT_LIMIT, description="runs longer than this are folded (at least twice `keep`)",
+                 json_schema_extra={"minimum": 2})
 
 
 def _keep():
-    return Query(DEFAULT_KEEP, ge=1, description="records drawn at each end of a folded run")
+    return Query(DEFAULT_KEEP, description="records drawn at each end of a folded run",
+                 json_schema_extra={"minimum": 1})
+
+
+def _document_format():
+    return Query("provn", description=FORMAT_HELP, json_schema_extra={"enum": document_formats.known()})
 
 
 def _document_response(text, document_format, name):
@@ -64,7 +69,7 @@ def _document_response(text, document_format, name):
 
 
 @router.get("/api/v1/executions/{execution}/prov", response_class=Response, responses=DOCUMENTS)
-def execution_prov(execution: str, format: str = Query("provn", pattern=DOCUMENT_FORMAT, description=FORMAT_HELP),
+def execution_prov(execution: str, format: str = _document_format(),
                    dataflow: str | None = None, store=Depends(get_store)):
     """The PROV document of one execution."""
     document_format = document_formats.get(format)
@@ -73,7 +78,7 @@ def execution_prov(execution: str, format: str = Query("provn", pattern=DOCUMENT
 
 
 @router.get("/api/v1/dataflows/{tag}/prov", response_class=Response, responses=DOCUMENTS)
-def dataflow_prov(tag: str, format: str = Query("provn", pattern=DOCUMENT_FORMAT, description=FORMAT_HELP), store=Depends(get_store)):
+def dataflow_prov(tag: str, format: str = _document_format(), store=Depends(get_store)):
     """The PROV document of a dataflow: its plan and all its executions."""
     document_format = document_formats.get(format)
     text = Exporter(store).export(tag, document_format.name, kind="dataflow")

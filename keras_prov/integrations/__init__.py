@@ -40,6 +40,9 @@ def activate(integration):
     """Imports `integration` and calls its `activate()`; a failure is logged and leaves the library alone."""
     if integration in _activated:
         return
+    module = sys.modules.get(integration)
+    if module is not None and not hasattr(module, "activate"):
+        return  # the program imports the integration itself, which imports the library: not yet
     _activated.add(integration)
     try:
         importlib.import_module(integration).activate()

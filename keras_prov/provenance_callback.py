@@ -8,6 +8,7 @@ from dfa_lib_python.dataset import DataSet
 from keras_prov import layer_table, training_dataflow
 from keras_prov.errors import report_unusable_settings
 from keras_prov.execution_recorder import mark_failed, utc_text
+from keras_prov.integrations import distribution
 from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.rate_watcher import RateWatcher
@@ -61,6 +62,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.schedule_name = None
         self.rates = None
         self.description_pending = False
+        self.distribution = {}  # strategy, replicas, workers, global batch size when on several devices
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
         self.capture = None  # data, code, weights and system load of this fit (RunCapture)
@@ -109,6 +111,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.schedule_name = self.rates.schedule_name
         self.task = recorder.new_task(training_dataflow.TRAINING)
         recorder.last_training_task = self.task
+        self.distribution = distribution.describe_fit(self.model, self.fit_arguments)
         # Read from the model now, on the training thread (it must not change under us); the rest
         # is done by the recording thread. A subclassed model is built by its first batch: its
         # parameter counts and layer shapes are read at the end of the first epoch.
@@ -141,8 +144,12 @@ class ProvenanceCallback(keras.callbacks.Callback):
         """iTrainingModel and iLayers, sent with the task's next message."""
         flow = self.recorder.flow
         names = [name for name, _ in self.recorder.provenance.catalog.attributes()]
+        values = dict(zip(names, hyperparameters))
+        if self.distribution and flow.add_hyperparameters(self.distribution):
+            self.recorder.save_dataflow()
+        values.update(self.distribution)
         self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS,
-                                      [flow.row(training_dataflow.HYPERPARAMETERS, dict(zip(names, hyperparameters)))]))
+                                      [flow.row(training_dataflow.HYPERPARAMETERS, values)]))
         layer_columns = [name for name, _ in layer_table.ATTRIBUTES]
         self.task.add_dataset(DataSet(training_dataflow.LAYERS, [
             flow.row(training_dataflow.LAYERS, dict(zip(layer_columns, row))) for row in layers]))

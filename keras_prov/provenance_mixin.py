@@ -7,6 +7,7 @@ import keras
 
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
+from keras_prov.integrations.distribution import records_here
 from keras_prov.provenance import Provenance
 from keras_prov.data_lineage import DataLineage, evaluate_inputs
 from keras_prov.provenance_callback import ProvenanceCallback
@@ -172,7 +173,7 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     Provenance; None: not recorded); an exception ends the task as FAILED (KeyboardInterrupt:
     ABORTED) and is raised again."""
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
-    if recorder is None:
+    if recorder is None or not records_here(model):  # on several processes, the chief records
         return fit(*args, **kwargs)
     try:
         bound = _FIT_SIGNATURE.bind(model, *args, **kwargs)
@@ -221,7 +222,7 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
     if "_use_cached_eval_dataset" in kwargs:  # fit's validation pass
         return evaluate(*args, **kwargs)
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
-    if recorder is None:
+    if recorder is None or not records_here(model):
         return evaluate(*args, **kwargs)
     try:
         bound = _EVALUATE_SIGNATURE.bind(model, *args, **kwargs)

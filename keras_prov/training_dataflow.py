@@ -147,6 +147,21 @@ class TrainingDataflow:
         """Adds a column to oTestingModel for each metric name not there yet; True if any was added."""
         return self._add_columns(TEST_RESULTS, names)
 
+    def add_hyperparameters(self, values):
+        """Adds a column to iTrainingModel for each name in {name: value} not there yet (NUMERIC for
+        numbers, TEXT otherwise); True if any was added."""
+        data_set = _SHARED_SETS[(self.dataflow.tag, HYPERPARAMETERS.lower())]
+        added = False
+        with _SHARED_LOCK:
+            known = {attribute.name.lower() for attribute in data_set.attributes}
+            for name, value in values.items():
+                if name.lower() not in known:
+                    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    data_set.add_attribute(Attribute(name.lower(), AttributeType.NUMERIC if number else AttributeType.TEXT))
+                    known.add(name.lower())
+                    added = True
+        return added
+
     def add_columns(self, set_tag, names):
         """Adds a NUMERIC column to `set_tag` for each name not there yet; True if any was added."""
         return self._add_columns(set_tag, names)

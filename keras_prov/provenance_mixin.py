@@ -10,6 +10,7 @@ from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.provenance import Provenance
 from keras_prov.provenance_callback import ProvenanceCallback
 from keras_prov.recording_thread import recording
+from keras_prov.steering import SteeringCallback
 
 logger = logging.getLogger("keras_prov")
 
@@ -174,18 +175,23 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         user_callbacks = list(arguments["callbacks"].callbacks)
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
     recorder.last_callback = callback
+    steering = SteeringCallback.for_fit(recorder, callback)  # first: it acts before the others see the epoch
+    callbacks = ([steering] if steering else []) + user_callbacks + [callback]
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
     if len(positional) > callbacks_index:
-        positional[callbacks_index] = user_callbacks + [callback]
+        positional[callbacks_index] = callbacks
     else:
-        kwargs["callbacks"] = user_callbacks + [callback]
+        kwargs["callbacks"] = callbacks
     try:
         return fit(*positional, **kwargs)
     except BaseException as error:
         callback.fail(error)
         raise
+    finally:
+        if steering:
+            steering.close()
 
 
 def evaluate_with_provenance(model, evaluate, args, kwargs, settings):

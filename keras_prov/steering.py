@@ -102,7 +102,7 @@ class SteeringListener(threading.Thread):
                                           timeout=(5, 60))
             except requests.RequestException as error:
                 self._log_once("down", "keras_prov: DfAnalyzer does not answer steering requests (%s); "
-                               "training goes on, retrying", error)
+                               "training goes on, retrying", error, level=logging.INFO)
                 self._closed.wait(delay)
                 delay = min(delay * 2, 10.0)
                 continue
@@ -137,10 +137,10 @@ class SteeringListener(threading.Thread):
         """Stops listening (the request under way ends on its own: the thread is a daemon)."""
         self._closed.set()
 
-    def _log_once(self, key, message, *args):
+    def _log_once(self, key, message, *args, level=logging.WARNING):
         if key not in self._logged:
             self._logged.add(key)
-            logger.warning(message, *args)
+            logger.log(level, message, *args)
 
 
 class OutcomeSender:

@@ -6,7 +6,7 @@ the old and new value, the task that records it) or `refused` (why), as the proc
 """
 import math
 
-from dfanalyzer.errors import InvalidInput
+from dfanalyzer.errors import InvalidInput, NotFound
 from dfanalyzer.identifiers import check_label
 from dfanalyzer.ingest.values import now
 
@@ -94,7 +94,7 @@ def record_outcome(store, exec_id, action_id, outcome):
     message = outcome.get("message")
     message = None if message in (None, "") else str(message)[:MAX_NOTE]
     if get(store, exec_id, action_id) is None:
-        raise InvalidInput(f"run has no steering action {action_id}")
+        raise NotFound(f"the run has no steering action {action_id}; GET .../steering lists them")
     with store.write() as tx:
         tx.execute("UPDATE steering_action SET state = ?, applied_at = ?, applied_epoch = ?, old_value = ?, "
                    "new_value = ?, task_identifier = ?, message = ?, delivered_at = COALESCE(delivered_at, ?) "

@@ -9,6 +9,7 @@ from dfanalyzer import reading, steering_actions
 from dfanalyzer.api.auth import may_write
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse
+from dfanalyzer.api.responses import error_responses
 from dfanalyzer.errors import Conflict, DfaError
 from dfanalyzer.runs import status as run_status
 
@@ -72,7 +73,42 @@ def _steerable(request, store, execution, dataflow, action):
     return exec_id
 
 
-@router.post("/{execution}/steering", status_code=202)
+class SteeringAction(BaseModel):
+    execution: str | None = None
+    id: int
+    action: str
+    value: float | None
+    note: str | None
+    actor: str
+    requested_at: str
+    state: str = Field(..., description="requested, delivered, applied or refused")
+    delivered_at: str | None
+    applied_at: str | None
+    applied_epoch: float | None
+    old_value: float | None
+    new_value: float | None
+    task_identifier: str | None = Field(..., description="the task that recorded the change (TrainingModel for a "
+                                                         "stop, Adaptation for a learning rate)")
+    message: str | None
+
+
+class SteeringLog(BaseModel):
+    execution: str
+    status: str
+    listening: bool
+    last_heard: str | None
+    learning_rate_schedule: str | None
+    can_steer: bool = Field(..., description="whether the caller's token may steer")
+    actions: list[SteeringAction]
+
+
+class PendingActions(BaseModel):
+    actions: list[SteeringAction]
+    hold: float = Field(..., description="seconds the service holds a request when no action waits")
+
+
+@router.post("/{execution}/steering", status_code=202, response_model=SteeringAction,
+             responses=error_responses(403, 404, 409, 422))
 async def steer(execution: str, body: SteeringRequest, request: Request, dataflow: str | None = None,
                 store=Depends(get_store)):
     """Asks the run's training process to stop (after this epoch), stop_now (at the next batch),
@@ -94,7 +130,7 @@ async def steer(execution: str, body: SteeringRequest, request: Request, dataflo
     return SafeJSONResponse({"execution": execution, **record}, status_code=202)
 
 
-@router.get("/{execution}/steering")
+@router.get("/{execution}/steering", response_model=SteeringLog, responses=error_responses(404, 422))
 def steering_log(execution: str, request: Request, dataflow: str | None = None, store=Depends(get_store)):
     """The run's status, whether its training process listens (and when it was last heard of),
     and every steering action asked of it with what became of it."""
@@ -108,7 +144,7 @@ def steering_log(execution: str, request: Request, dataflow: str | None = None, 
     })
 
 
-@router.get("/{execution}/steering/next", include_in_schema=True)
+@router.get("/{execution}/steering/next", response_model=PendingActions, responses=error_responses(403, 404, 422))
 async def next_actions(execution: str, request: Request, dataflow: str | None = None,
                        after: int = Query(0, ge=0, description="the highest action id already received"),
                        schedule: str | None = Query(None, description="the optimizer's learning-rate schedule"),
@@ -123,7 +159,7 @@ async def next_actions(execution: str, request: Request, dataflow: str | None = 
     event = listeners.event(exec_id)
     try:
         actions = await run_in_threadpool(steering_actions.pending, store, exec_id, after)
-        if not actions:
+        if not actions and await run_in_threadpool(_running, store, exec_id):
             await listeners.wait(event, listeners.hold)
             if await request.is_disconnected():
                 return SafeJSONResponse({"actions": [], "hold": listeners.hold})
@@ -136,7 +172,13 @@ async def next_actions(execution: str, request: Request, dataflow: str | None = 
     return SafeJSONResponse({"actions": actions, "hold": listeners.hold})
 
 
-@router.post("/{execution}/steering/{action_id}/outcome")
+def _running(store, exec_id):
+    """Whether a request for actions is worth holding: not for a run that has ended."""
+    return run_status.of_execution(store, exec_id)[0] in (run_status.RUNNING, run_status.LOST)
+
+
+@router.post("/{execution}/steering/{action_id}/outcome", response_model=SteeringAction,
+             responses=error_responses(403, 404, 422))
 def action_outcome(execution: str, action_id: int, body: SteeringOutcome, request: Request,
                    dataflow: str | None = None, store=Depends(get_store)):
     """For the run's training process: what it did with an action (applied at which epoch, with

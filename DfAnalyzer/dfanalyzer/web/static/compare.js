@@ -7,7 +7,7 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering", layer: "layer",
                         final: "final metric", test: "test metric"};
 
   function colors() {

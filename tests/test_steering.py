@@ -108,8 +108,8 @@ def query(service, sql):
     return answer.json()["rows"]
 
 
-def cli(service, *arguments):
-    environment = dict(os.environ, DFA_URL=service.url, DFA_TOKEN=TOKEN)
+def cli(service, *arguments, url=None):
+    environment = dict(os.environ, DFA_URL=url or service.url, DFA_TOKEN=TOKEN)
     return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], env=environment, capture_output=True,
                           text=True, timeout=120)
 
@@ -168,8 +168,11 @@ def test_steered_from_the_api_the_rate_changes_the_run_stops_and_both_are_proven
     assert "kprov:SteeringAction" in provn and 'prov:label="set_learning_rate by alice"' in provn
     assert "wasAssociatedWith(kprov:steering/steering/steer-api/" in provn
     assert "agent(kprov:agent/steering/steer-api/person/alice" in provn
+    informed = [line.strip() for line in provn.splitlines() if line.strip().startswith("wasInformedBy(")]
     assert any(line.startswith("wasInformedBy(kprov:task/steering/steer-api/adaptation/")
-               and "kprov:steering/steering/steer-api/" in line for line in provn.splitlines()), provn
+               and "kprov:steering/steering/steer-api/" in line for line in informed), informed
+    assert any(line.startswith("wasInformedBy(kprov:task/steering/steer-api/trainingmodel/")
+               and "kprov:steering/steering/steer-api/" in line for line in informed), informed
 
 
 def test_a_killed_trainer_becomes_lost_and_comes_back_when_heard_again(service, trainers):
@@ -247,6 +250,8 @@ def test_tokens_guard_steering_and_the_read_token_only_reads(service, trainers):
     assert bad.status_code == 422 and "positive" in bad.json()["detail"]
     unknown = api(service, "POST", path, json={"action": "pause"})
     assert unknown.status_code == 422 and "stop_now" in unknown.json()["detail"]
+    embedded = cli(service, "steer", execution, "stop", url="embedded:/tmp/nowhere")
+    assert embedded.returncode != 0 and "cannot be steered" in embedded.stderr, embedded.stderr
 
 
 def test_the_run_page_steers_marks_the_chart_and_lists_the_log(service, trainers, browser):  # noqa: F811

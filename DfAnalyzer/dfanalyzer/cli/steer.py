@@ -4,6 +4,7 @@ import getpass
 import os
 import sys
 import time
+from urllib.parse import quote
 
 from dfanalyzer.cli.client import ServiceClient, ServiceError, add_url_option
 from dfanalyzer.cli.query import format_table
@@ -18,7 +19,7 @@ def register(subcommands):
         description="Asks the training process of RUN to act; it learns of it within seconds and applies it at "
                     "the next epoch (stop, set_learning_rate, note) or batch (stop_now) boundary. The request and "
                     "what the process did are recorded as the run's provenance.")
-    parser.add_argument("run", help="the execution tag (`dfanalyzer runs` lists them)")
+    parser.add_argument("execution", metavar="RUN", help="the execution tag (`dfanalyzer runs` lists them)")
     parser.add_argument("action", choices=sorted(set(ACTIONS) | {"log"}),
                         help="stop (after this epoch), stop_now (at the next batch), set_learning_rate VALUE (from "
                              "the next epoch), note (record --note only), or log (show what was asked and done)")
@@ -39,7 +40,7 @@ def run(args):
         raise ServiceError("a run recorded with DFA_URL=embedded:... cannot be steered: no service listens for its "
                            "steering actions; record to a DfAnalyzer service (`dfanalyzer start`) to steer runs")
     client = ServiceClient(args.url)
-    path = f"/api/v1/executions/{args.run}/steering"
+    path = f"/api/v1/executions/{quote(args.execution, safe='')}/steering"
     params = {"dataflow": args.dataflow} if args.dataflow else {}
     if args.action == "log":
         return _print_log(client.get_json(path, **params))
@@ -50,7 +51,7 @@ def run(args):
     if action == "set_learning_rate":
         body["value"] = args.value
     asked = client.post_json(path, body, **params)
-    print(f"asked run {args.run} to {action}" + (f" {args.value:g}" if args.value is not None else "")
+    print(f"asked run {args.execution} to {action}" + (f" {args.value:g}" if args.value is not None else "")
           + f" (steering action {asked['id']}, as {asked['actor']})")
     deadline = time.monotonic() + max(0.0, args.wait)
     while time.monotonic() < deadline:
@@ -60,7 +61,7 @@ def run(args):
             print(_outcome(found))
             return 0 if found["state"] == "applied" else 1
     if args.wait > 0:
-        print(f"the training process has not reported yet; `dfanalyzer steer {args.run} log` shows it later",
+        print(f"the training process has not reported yet; `dfanalyzer steer {args.execution} log` shows it later",
               file=sys.stderr)
     return 0
 

@@ -18,7 +18,10 @@ Example:
 
 Functions:
     autolog(...): the same for code that keeps `import keras`.
+    start_run(...): records a training loop that does not call `fit` (GradientTape, JAX, PyTorch).
     flush(timeout=30): waits until the provenance and the trained models are stored.
+    runs(), epochs(run), query(sql), compare(runs), run(tag), graph(run), show(), watch(run): reading
+        and viewing from a notebook (keras_prov.notebook; loads pandas and IPython on first use).
 
 Importing keras_prov imports Keras but not the recording machinery (dfa_lib_python, threads):
 `Model`, `Sequential` and `models` load it on first use.
@@ -38,7 +41,8 @@ __version__ = "0.1.0"
 __keras_version__ = _keras.__version__
 
 _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceError", "ProvenanceConfigError",
-        "models"}
+        "models", "runs", "epochs", "query", "compare", "run", "graph", "show", "watch", "notebook", "start_run",
+        "Run"}
 
 
 def flush(timeout=30.0):
@@ -64,11 +68,14 @@ def flush(timeout=30.0):
 
 # Loaded on first use: they bring dfa_lib_python and the recording threads with them.
 _LAZY = {"Model": ("keras_prov.model", "Model"), "Sequential": ("keras_prov.sequential", "Sequential"),
-         "models": ("keras_prov.models", None)}
+         "models": ("keras_prov.models", None), "start_run": ("keras_prov.manual_run", "start_run"),
+         "Run": ("keras_prov.manual_run", "Run")}
+_LAZY.update({name: ("keras_prov.notebook", name)
+              for name in ("runs", "epochs", "query", "compare", "run", "graph", "show", "watch")})
 
 
 def __getattr__(name):
-    """Model, Sequential and models on first use; everything else comes from Keras itself."""
+    """Model, Sequential, models, start_run and Run on first use; everything else comes from Keras itself."""
     if name in _LAZY:
         module_name, attribute = _LAZY[name]
         module = importlib.import_module(module_name)

@@ -27,7 +27,8 @@ import keras
 from keras.src.optimizers.base_optimizer import BaseOptimizer
 
 AUTOLOG_VARIABLE = "KERAS_PROV_AUTOLOG"
-MODEL_METHODS = ("fit", "evaluate", "provenance", "get_dataflow", "get_exec_tag", "get_training_task")
+MODEL_METHODS = ("fit", "evaluate", "provenance", "get_dataflow", "get_exec_tag", "get_training_task",
+                 "provenance_run")
 
 _state = {"originals": None, "autolog": None, "environment_autolog": None}
 _warned = set()
@@ -42,7 +43,7 @@ def install():
     originals["fit_inherited"], originals["evaluate_inherited"] = keras.Model.fit, keras.Model.evaluate
     keras.Model.fit = _recording_fit(keras.Model.fit)
     keras.Model.evaluate = _recording_evaluate(keras.Model.evaluate)
-    for name in ("provenance", "get_dataflow", "get_exec_tag", "get_training_task"):
+    for name in MODEL_METHODS[2:]:
         setattr(keras.Model, name, _mixin_method(name))
     _give_back_keras2_names(originals)
     _state["originals"] = originals

@@ -74,16 +74,17 @@ class ModelStoreClient:
     def embedded_dir(self):
         return self.url[len("embedded:"):] if self.url.startswith("embedded:") else None
 
-    def save(self, model, task):
+    def save(self, model, task, archive_class=ModelArchive):
         """Saves `model` for the training `task` (training thread). Returns what `finish` needs, or
-        None when the model could not be saved (logged; the rest of the provenance is kept)."""
+        None when the model could not be saved (logged; the rest of the provenance is kept).
+        `archive_class` writes and describes the files (a torch module's is not a ModelArchive)."""
         folder = "/".join([task.dataflow_tag.lower(), task.exec_tag, str(task.id)])
         if self.embedded_dir:
             directory = os.path.join(self.embedded_dir, "models", *folder.split("/"))
         else:
             os.makedirs(self.pending_dir, exist_ok=True)
             directory = tempfile.mkdtemp(prefix="model-", dir=self.pending_dir)
-        archive = ModelArchive(directory)
+        archive = archive_class(directory)
         try:
             archive.save(model, include_optimizer=self.include_optimizer)
         except Exception:  # noqa: BLE001 - an unsavable model (e.g. unregistered custom layer) must not stop fit

@@ -62,6 +62,16 @@ class ProvenanceMixin:
         recorder = ProvenanceMixin._keras_prov_current_recorder(self)
         return None if recorder is None else recorder.exec_tag
 
+    def provenance_run(self):
+        """The run this model records into, a `keras_prov.notebook.Run` (shown inline in a
+        notebook with its learning curves); None when it does not record."""
+        recorder = ProvenanceMixin._keras_prov_current_recorder(self)
+        if recorder is None:
+            return None
+        from keras_prov.notebook.inline_run import Run
+
+        return Run(recorder.exec_tag, recorder.provenance.dataflow_tag, recorder.provenance.url)
+
     def get_training_task(self):
         """The dfa_lib_python Task of the latest (or running) fit, for tasks that depend on it."""
         recording.drain(60)  # the training task is sent before a task depending on it
@@ -185,13 +195,16 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     else:
         kwargs["callbacks"] = callbacks
     try:
-        return fit(*positional, **kwargs)
+        history = fit(*positional, **kwargs)
     except BaseException as error:
         callback.fail(error)
         raise
     finally:
         if steering:
             steering.close()
+    from keras_prov.notebook.recorded_history import with_run
+
+    return with_run(history, recorder)
 
 
 def evaluate_with_provenance(model, evaluate, args, kwargs, settings):

@@ -19,13 +19,17 @@ WATCHED_MODULE = "keras"
 
 class KerasImportWatcher:
     """A meta-path finder that finds nothing itself: for `keras` it asks the finders after it and
-    wraps the loader they return so that Keras is patched as soon as it has loaded."""
+    wraps the loader they return so that Keras is patched as soon as it has loaded.
+
+    It stays in place until Keras has loaded: `importlib.util.find_spec("keras")` also asks the
+    finders (TensorFlow probes for Keras so before it imports it), and a probe loads nothing."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != WATCHED_MODULE:
             return None
-        remove()  # one shot: Keras loads once per process
         for finder in sys.meta_path:
+            if isinstance(finder, KerasImportWatcher):
+                continue
             find_spec = getattr(finder, "find_spec", None)
             spec = find_spec(fullname, path, target) if find_spec else None
             if spec is not None:
@@ -46,6 +50,7 @@ class PatchingLoader:
 
     def exec_module(self, module):
         self.loader.exec_module(module)
+        remove()  # one shot: Keras loads once per process
         patch_keras()
 
     def __getattr__(self, name):

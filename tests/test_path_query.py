@@ -1,4 +1,6 @@
 """Path queries (JSON fields and the original program text) give the rows of hand-written SQL."""
+from urllib.parse import quote, urlencode
+
 import pytest
 import requests
 
@@ -106,3 +108,27 @@ def test_user_text_never_becomes_sql(service):
     assert requests.post(f"{service.url}/query_interface/{path_dataflow.TAG}/1", data="source(oLoad",
                          timeout=30).status_code == 422
     assert service.query("SELECT COUNT(*) FROM task") != [[0]]
+
+
+def jquery_form_body(program):
+    """The body jQuery's `$.ajax({type: "POST", data: {message: program}})` sends, as the original
+    Query Interface page did: encodeURIComponent of the value, spaces as '+'."""
+    return "message=" + quote(program, safe="-_.!~*'()").replace("%20", "+")
+
+
+def test_original_clients_form_encoded_program(service):
+    program = ("mapping(physical)\nsource(iLoad)\ntarget(oTest)\nprojection(iLoad.source;oTrain.epoch)\n"
+               "selection(oTrain.epoch >= 3;iLoad.source LIKE 'dig%')")
+    url = f"{service.url}/query_interface/{path_dataflow.TAG}/1"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+               "X-Requested-With": "XMLHttpRequest"}
+    body = jquery_form_body(program)
+    assert body.startswith("message=mapping(physical)%0Asource(iLoad)") and "epoch+%3E%3D+3" in body
+    answer = requests.post(url, data=body.encode(), headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert sorted(tuple(r) for r in answer.json()["rows"]) == [("digits.csv", 3.0), ("digits.csv", 3.0)]
+    # Every character percent-encoded (as Python's urlencode does) reads the same.
+    encoded = requests.post(url, data=urlencode({"message": program}).encode(), headers=headers, timeout=30)
+    assert encoded.json()["rows"] == answer.json()["rows"]
+    missing = requests.post(url, data=b"program=source(iLoad)", headers=headers, timeout=30)
+    assert missing.status_code == 422 and "message=" in missing.json()["detail"]

@@ -19,6 +19,8 @@ READS = [
     "SELECT t.id FROM task t LEFT JOIN dataflow d ON t.df_id = d.id, performance p WHERE t.id IN (SELECT 1)",
     "SELECT name FROM sys.columns WHERE table_id IN (SELECT id FROM sys.tables)",
     "SELECT * FROM (SELECT 1 AS a) AS x(b);",
+    "SELECT repeat('x', 900000), lpad(tag, 20), rpad(tag, 20, '.'), repeat(tag, epoch) FROM dataflow",
+    "SELECT repeat('ab', 500000), repeat('x', -5000000000)",
 ]
 REFUSED = {
     "SELECT '--'; COMMIT; DELETE FROM task": "one statement",
@@ -37,6 +39,12 @@ REFUSED = {
     "SELECT 'unclosed": "not closed",
     "SELECT 1 /* unclosed": "not closed",
     "DELETE FROM task": "only SELECT and WITH",
+    "SELECT length(repeat('x', 2000000000))": "2,000,000,000 characters",
+    "SELECT repeat('x', 1e999)": "repeat, lpad, rpad",
+    "SELECT repeat(repeat('x', 2000), 2000)": "4,000,000 characters",
+    "SELECT \"repeat\"('abc', 500000)": "1,500,000 characters",
+    "SELECT lpad('a', (2000000)), 1": "2,000,000 characters",
+    "SELECT repeat('x', 600000) || rpad('y', 600000)": "1,200,000 characters",
     "": "empty",
 }
 

@@ -64,6 +64,33 @@ def test_tags_are_matched_whole_and_labels_are_bounded(shared_dfa_service):
     assert service.query("SELECT COUNT(*) FROM dataflow_execution WHERE LENGTH(tag) > 255 OR tag LIKE 'run%'") == [[0]]
 
 
+def test_ids_with_control_characters_are_refused_not_trimmed(shared_dfa_service):
+    """Issue 23: "7\n" was trimmed to "7" and became the same task; ids, sub_id, dependency ids,
+    workspace and resource with a control character are refused on both ingestion endpoints."""
+    service = shared_dfa_service
+    post(service, "/pde/dataflow/json", SPEC)
+    assert post(service, "/pde/task/json", task("7", "TrainingModel", "RUNNING", exec_tag="controls")).ok
+    cases = [("id", "7\n"), ("id", "7\r"), ("id", "\t7"), ("sub_id", "a\n"), ("workspace", "/tmp/run\n"),
+             ("resource", "host\r")]
+    for number, (field, value) in enumerate(cases):
+        message = task(f"c{number}", "TrainingModel", "RUNNING", exec_tag="controls")
+        message[field] = value
+        direct = post(service, "/pde/task/json", message)
+        assert direct.status_code == 422 and "control character" in direct.json()["detail"], (field, direct.text)
+        batch = post(service, "/api/v1/ingest", {"messages": [{"id": f"control-{number}", "kind": "task",
+                                                               "body": message}]})
+        assert batch.status_code == 422 and batch.json()["detail"]["message_id"] == f"control-{number}", batch.text
+    dependent = task("d7", "TrainingModel", "RUNNING", exec_tag="controls")
+    dependent["dependency"] = {"tags": [{"tag": "TrainingModel"}], "ids": [{"id": "7\n"}]}
+    refused = post(service, "/pde/task/json", dependent)
+    assert refused.status_code == 422 and "dependency id" in refused.json()["detail"]
+    saved = requests.post(service.url + "/api/v1/saved-queries", json={"name": "mine\n", "sql": "SELECT 1"}, timeout=30)
+    assert saved.status_code == 422 and "control character" in saved.json()["detail"]
+    assert service.query("SELECT identifier, sub_id FROM task WHERE exec_id = "
+                         "(SELECT id FROM dataflow_execution WHERE tag = 'controls')") == [["7", ""]]
+    assert_up(service)
+
+
 def test_download_names_survive_any_tag(shared_dfa_service):
     service = shared_dfa_service
     post(service, "/pde/dataflow/json", SPEC)

@@ -31,6 +31,13 @@ class QueryRejected(DfaError):
     status_code = 400
 
 
+class UnrepresentableValue(DfaError):
+    """A stored value the requested format cannot hold, e.g. a time after the year 9999 in a PROV
+    document (HTTP 400); the message names it."""
+
+    status_code = 400
+
+
 class QueryCancelled(DfaError):
     """A user query stopped because the client that asked for it went away."""
 
@@ -50,6 +57,19 @@ class WriteConflict(StoreUnavailable):
     and gave up for now (HTTP 503, nothing was stored)."""
 
     retry_after = 1
+
+
+class DiskFull(StoreUnavailable):
+    """The disk of a directory the service writes to is nearly full (HTTP 507 with Retry-After):
+    nothing of the request was stored, and writing resumes by itself once space is freed."""
+
+    status_code = 507
+    retry_after = 10
+
+    def __init__(self, message, directory=None, free_bytes=None):
+        super().__init__(message)
+        self.directory = directory
+        self.free_bytes = free_bytes
 
 
 class ConfigurationError(DfaError):

@@ -39,6 +39,13 @@ def check_label(label, what):
     text = str(label)
     if len(text) > MAX_LENGTH:
         raise InvalidInput(f"{what} {text[:40]!r}... is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    return check_one_line(text, what)
+
+
+def check_one_line(text, what):
+    """Returns `text` if it holds no control or line-break character (a trailing newline
+    included: "7\n" is not "7"), else raises InvalidInput. For values of any length that name
+    something, such as a task's workspace."""
     bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Cs")), None)
     if bad is not None:
         raise InvalidInput(f"{what} {text[:60]!r} contains the control character U+{ord(bad):04X}; "

@@ -5,6 +5,7 @@ recognised where they start, so `'--'` is a string and `-- '` a comment), then c
 
 - one statement, starting with SELECT or WITH, without words that change data;
 - bounded size (characters, tokens, nesting): very long expressions crash the embedded engine;
+- text built from constants (`repeat`, `lpad`, `rpad`) bounded by MAX_BUILT_CHARACTERS;
 - an allow-list of what it may touch: functions from `ALLOWED_FUNCTIONS`, tables of the PROV-Df
   catalog, a few catalog views of MonetDB, the dataflows' tables (`<dataflow>.<set>`) and its own
   WITH names. The engine's internal table functions (e.g. `sys.copyfrom`) can take the process
@@ -23,6 +24,12 @@ from dfanalyzer.store.base import catalog_statements
 MAX_SQL_CHARACTERS = 100_000
 MAX_TOKENS = 5_000  # a 25,000-term sum kills embedded MonetDB; 2,500 terms are far from that
 MAX_NESTING = 100
+# Text a query may build from constants (repeat, lpad, rpad): the engine builds such a value in
+# one step, which neither the time limit nor a cancel interrupts (repeat('x', 2000000000) grew
+# the worker to 4 GB in 91 s). A million characters is 1 MB per value, per row.
+MAX_BUILT_CHARACTERS = 1_000_000
+# function -> position of the argument that gives the length of what it builds
+STRING_BUILDERS = {"repeat": 1, "lpad": 1, "rpad": 1}
 
 WRITING_WORDS = {"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT", "REVOKE",
                  "COPY", "CALL", "COMMIT", "ROLLBACK"}
@@ -198,7 +205,88 @@ def check_read_only(sql):
                                 f"allowed (a column named {token.text.lower()} is written in double quotes: "
                                 f"\"{token.text.lower()}\")")
     _check_touched(tokens)
+    _check_built_text(tokens)
     return sql.strip()
+
+
+def _check_built_text(tokens):
+    """Refuses queries whose repeat/lpad/rpad calls with constant lengths build more than
+    MAX_BUILT_CHARACTERS in all (nested repeats multiply). Lengths computed from columns are
+    bounded by the engine's memory limit instead (`store/engine.py`)."""
+    total, index = 0, 0
+    while index < len(tokens):
+        if _builder_at(tokens, index):
+            size, index = _built_size(tokens, index)
+            total += size
+            if total > MAX_BUILT_CHARACTERS:
+                raise QueryRejected(f"the query builds text of {total:,} characters or more from constants "
+                                    f"(repeat, lpad, rpad); the limit is {MAX_BUILT_CHARACTERS:,} characters")
+        else:
+            index += 1
+
+
+def _builder_at(tokens, index):
+    return (tokens[index].kind in ("word", "quoted") and tokens[index].name in STRING_BUILDERS
+            and index + 1 < len(tokens) and tokens[index + 1].text == "(")
+
+
+def _arguments(tokens, open_index):
+    """[(start, end)] token spans of the arguments of the call whose '(' is at `open_index`,
+    and the index after its ')'."""
+    spans, depth, start = [], 0, open_index + 1
+    for index in range(open_index, len(tokens)):
+        text = tokens[index].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                spans.append((start, index))
+                return spans, index + 1
+        elif text == "," and depth == 1:
+            spans.append((start, index))
+            start = index + 1
+    spans.append((start, len(tokens)))
+    return spans, len(tokens)
+
+
+def _built_size(tokens, index):
+    """(characters the call at `index` builds at most, or 0 when a length is not a constant;
+    the index after the call)."""
+    spans, after = _arguments(tokens, index + 1)
+    position = STRING_BUILDERS[tokens[index].name]
+    if position >= len(spans):
+        return 0, after
+    length = _constant_number(tokens[slice(*spans[position])])
+    if length is None:
+        return 0, after
+    if tokens[index].name != "repeat":
+        return length, after  # lpad and rpad answer exactly `length` characters
+    return length * max(1, _text_size(tokens, *spans[0])), after
+
+
+def _text_size(tokens, start, end):
+    """Characters of the text argument tokens[start:end] when known: a string constant or a
+    builder call; otherwise 1 (a column's value is bounded by the engine's memory limit)."""
+    if end - start == 1 and tokens[start].kind == "string":
+        text = tokens[start].text
+        return len(text) - text.index("'") - 2  # without its quotes and prefix (e'...')
+    if start < end and _builder_at(tokens, start):
+        size, after = _built_size(tokens, start)
+        if after == end:
+            return size
+    return 1
+
+
+def _constant_number(tokens):
+    """The value of a number constant (in parentheses or after a '+' too), else None."""
+    numbers = [token for token in tokens if token.text not in ("(", ")", "+")]
+    if len(numbers) != 1 or numbers[0].kind != "number":
+        return None
+    try:
+        return max(0, int(float(numbers[0].text)))
+    except OverflowError:  # 1e999
+        return MAX_BUILT_CHARACTERS + 1
 
 
 def _check_touched(tokens):

@@ -4,6 +4,7 @@ A name is unique: saving under an existing name replaces that query's SQL (the c
 is also its "update").
 """
 from dfanalyzer.errors import InvalidInput, NotFound
+from dfanalyzer.identifiers import check_one_line
 from dfanalyzer.ingest.values import now
 from dfanalyzer.query_guard import check_read_only
 
@@ -28,7 +29,7 @@ def get_saved(store, query_id):
 
 def save(store, name, sql):
     """Stores (or replaces by name) a read-only query; returns its record."""
-    name = (name or "").strip()
+    name = check_one_line(name or "", "a saved query's name").strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(f"a saved query needs a name of 1 to {MAX_NAME} characters")
     sql = check_read_only(sql)

@@ -2,6 +2,7 @@
 DfAnalyzer's POST /query_interface/{df_tag}/{df_version} (program text). Both answer the generated
 SQL and its rows, run through the read-only guard like /api/v1/query."""
 import json
+import urllib.parse
 from functools import partial
 from typing import Any
 
@@ -71,15 +72,29 @@ async def path_query(tag: str, body: PathQueryRequest, request: Request, store=D
 async def query_interface(df_tag: str, df_version: str, request: Request,
                           limit: int = Query(DEFAULT_LIMIT, ge=1, le=10_000_000),
                           store=Depends(get_store)):
-    """The original Query Interface. The body is the program text (text/plain), or JSON
-    {"program": "..."}. DfAnalyzer keeps one specification per dataflow, extended in place, so
-    `df_version` is accepted for compatibility and not used to pick one."""
+    """The original Query Interface. The body is the program text (text/plain), JSON
+    {"program": "..."}, or the original clients' form `message=<program>`
+    (application/x-www-form-urlencoded, as jQuery's `$.ajax({data: {message: program}})` sends it).
+    DfAnalyzer keeps one specification per dataflow, extended in place, so `df_version` is accepted
+    for compatibility and not used to pick one."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    if "json" in request.headers.get("content-type", ""):
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type:
         try:
             document = json.loads(body)
         except ValueError as error:
             raise InvalidInput(f"the JSON body is not valid ({error}); send {{\"program\": \"mapping(...) ...\"}}")
         body = document.get("program") if isinstance(document, dict) else None
+    elif "x-www-form-urlencoded" in content_type:
+        body = form_program(body)
     query = parse_program(body)
     return await _answer(request, store, df_tag, query, limit)
+
+
+def form_program(body):
+    """The program of a form-encoded body: its `message` field, URL-decoded ('+' is a space)."""
+    fields = urllib.parse.parse_qs(body, keep_blank_values=True)
+    if "message" not in fields:
+        raise InvalidInput("the form has no 'message' field; send message=<the URL-encoded program>, "
+                           "as the original Query Interface does")
+    return fields["message"][0]

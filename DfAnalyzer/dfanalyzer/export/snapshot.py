@@ -2,9 +2,17 @@
 import dataclasses
 import datetime
 
+from dfanalyzer.errors import UnrepresentableValue
+
 
 def utc(value):
-    """Stored timestamps are naive UTC; PROV wants them with their offset."""
+    """Stored timestamps are naive UTC; PROV wants them with their offset. A time outside the
+    years 1-9999 is read as its text (see `store/engine.py`), which a PROV document (xsd:dateTime
+    through Python's datetime) cannot hold: that export is refused, naming the time."""
+    if isinstance(value, str):
+        raise UnrepresentableValue(f"a stored time, {value}, is outside the years 1 to 9999 that PROV documents "
+                                   "and graphs can hold; correct it in the database (its runs table and SQL "
+                                   "show it as text)")
     if isinstance(value, datetime.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=datetime.timezone.utc)
     return value

@@ -2,7 +2,7 @@
 import time
 from dataclasses import dataclass, field
 
-from dfanalyzer.errors import DfaError, InvalidInput, NotFound
+from dfanalyzer.errors import DfaError, InvalidInput, NotFound, StoreUnavailable
 from dfanalyzer.identifiers import check_label
 from dfanalyzer.ingest.catalog import load_dataflow
 from dfanalyzer.ingest.executions import save_agents
@@ -101,6 +101,8 @@ class Ingestor:
                     continue
                 try:
                     self._apply(tx, message)
+                except StoreUnavailable:
+                    raise  # the store's fault (a full disk, a lost server), never the message's
                 except DfaError as error:
                     raise MessageRejected(message["id"], error) from error
                 seen.add(message["id"])

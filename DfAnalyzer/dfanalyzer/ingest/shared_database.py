@@ -41,6 +41,7 @@ class SharedDatabaseIngestor:
     """
 
     def __init__(self, store):
+        self._store = store
         self._ingestor = Ingestor(store)
         store.on_foreign_write(self._ingestor.another_writer_seen)
         self._waiting = []
@@ -71,6 +72,10 @@ class SharedDatabaseIngestor:
         if batch.error is not None:
             raise batch.error
         return batch.result
+
+    def check_space(self, needed=0):
+        """Raises DiskFull when the store's disk could not take `needed` more bytes."""
+        self._store.check_space(needed)
 
     def ingest_dataflow(self, spec):
         return self._retried(self._ingestor.ingest_dataflow, spec)

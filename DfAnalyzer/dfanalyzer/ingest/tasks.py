@@ -2,7 +2,7 @@
 import math
 
 from dfanalyzer.errors import InvalidInput, NotFound
-from dfanalyzer.identifiers import check_label, qualified, quote
+from dfanalyzer.identifiers import check_label, check_one_line, qualified, quote
 from dfanalyzer.ingest.values import NUMERIC, now, numeric_value, text_value, timestamp
 from dfanalyzer.runs import status as run_status
 
@@ -22,11 +22,12 @@ def _list(message, key, where):
     return value
 
 
-def _identifier(value):
-    """Task ids arrive as numbers or strings; 1, 1.0 and "1" are the same task."""
+def _identifier(value, what):
+    """Task ids arrive as numbers or strings; 1, 1.0, "1" and " 1" are the same task. Checked
+    before spaces are trimmed, so that "1\n" is refused rather than taken for "1"."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return check_label(value, what).strip()
 
 
 def _dependency_pairs(dependency, where):
@@ -208,7 +209,8 @@ class TaskWriter:
         key = _running_task_key(info, message)
         if key is None or not _only_new_elements(message):
             return
-        task_key = (exec_id, dt_id, _identifier(message["id"]), _identifier(message.get("sub_id") or ""))
+        task_key = (exec_id, dt_id, _identifier(message["id"], "task id"),
+                    _identifier(message.get("sub_id") or "", "sub_id"))
         task_id, status = self.tasks.get(task_key, (None, None))
         if task_id is not None and status not in FINAL_STATUSES:  # a final status dates the end at each message
             if len(self._running) >= CACHED_ENTRIES:
@@ -216,8 +218,8 @@ class TaskWriter:
             self._running[key] = _RunningTask(info, task_key, task_id, status, dt_id, dt_tag)
 
     def _upsert_task(self, tx, info, exec_id, dt_id, message, where):
-        identifier = check_label(_identifier(message["id"]), "task id")
-        sub_id = check_label(_identifier(message.get("sub_id") or ""), f"{where}: sub_id")
+        identifier = _identifier(message["id"], "task id")
+        sub_id = _identifier(message.get("sub_id") or "", f"{where}: sub_id")
         status = str(message.get("status") or "RUNNING").upper()
         if status not in KNOWN_STATUSES:
             raise InvalidInput(f"{where}: status {message.get('status')!r} is unknown; use one of "
@@ -229,6 +231,9 @@ class TaskWriter:
             end = now()
         texts = {column: message.get(key) or None for column, key in
                  (("workspace", "workspace"), ("resource", "resource"), ("output_msg", "output"), ("error_msg", "error"))}
+        for column in ("workspace", "resource"):  # they name a folder and a machine; output and error are free text
+            if texts[column] is not None:
+                texts[column] = check_one_line(text_value(texts[column]), f"{where}: {column}")
         key = (exec_id, dt_id, identifier, sub_id)
         task_id, stored_status = self.tasks.get(key, (None, None))
         if task_id is None:
@@ -284,7 +289,7 @@ class TaskWriter:
             if dt is None:
                 raise NotFound(f"{where}: depends on transformation {tag!r}, which dataflow {info.tag!r} does not define")
             rows = tx.fetch("SELECT id FROM task WHERE exec_id = ? AND dt_id = ? AND identifier = ? ORDER BY id",
-                            [exec_id, dt[0], check_label(_identifier(dependency_id), f"{where}: dependency id")])
+                            [exec_id, dt[0], _identifier(dependency_id, f"{where}: dependency id")])
             if not rows:
                 raise NotFound(f"{where}: depends on task {dependency_id!r} of transformation {tag!r}, which this "
                                "execution has not stored; send that task first")

@@ -60,7 +60,9 @@ class RunsTable:
             start = first_task or exec_start
             status = run_status.from_counts(counts, heard)
             end = now if status == run_status.RUNNING else (heard if status == run_status.LOST else last_end)
-            duration = round((end - start).total_seconds(), 1) if start and end else None
+            # a time outside the years 1-9999 arrives as text (store/engine.py): shown, not subtracted
+            timed = isinstance(start, datetime.datetime) and isinstance(end, datetime.datetime)
+            duration = round((end - start).total_seconds(), 1) if timed else None
             rows[exec_id] = {"execution": tag, "status": status, "start": start, "duration": duration, "epochs": 0,
                              "last_heard": heard}
         return rows

@@ -62,6 +62,8 @@ class QueryScope:
 class Store(abc.ABC):
     """A MonetDB database holding the PROV-Df catalog and the per-dataflow set tables."""
 
+    query_timeout = 0  # seconds a user query (an `isolated` read) may run; 0 for no limit
+
     @abc.abstractmethod
     def read(self, sql, params=(), limit=None, isolated=False):
         """Runs a query and returns (column names, rows), at most `limit` rows when given.
@@ -85,6 +87,10 @@ class Store(abc.ABC):
         """Raises when the store does not answer; never waits behind other work where the
         store can avoid it (GET /health)."""
         self.read("SELECT 1")
+
+    def check_space(self, needed=0):
+        """Raises DiskFull when writing `needed` more bytes would leave the store's disk too
+        full; a store whose disk is elsewhere (a MonetDB server) does not check."""
 
     def user_query_scope(self):
         """A QueryScope for the user queries of one request."""

@@ -14,10 +14,11 @@ finaliser.
 import datetime
 import itertools
 import math
+import os
 import threading
 import warnings
 
-from dfanalyzer.errors import QueryRejected, StoreUnavailable
+from dfanalyzer.errors import ConfigurationError, QueryRejected, StoreUnavailable
 from dfanalyzer.store.heap_lock import HeapLock
 
 with warnings.catch_warnings():
@@ -36,6 +37,34 @@ PREPARED_STATEMENTS = 256  # kept per connection
 # fresh session holds, so the one place in the session that holds it is the time limit.
 SENTINEL_TIMEOUT = 987_654_321
 SESSION_SCAN_BYTES = 4096
+MEMORY_LIMIT_VARIABLE = "DFA_ENGINE_MEMORY_MB"
+MEMORY_LIMIT_FLOOR_MB = 1024
+MEMORY_LIMIT_CEILING_MB = 4096
+MEMORY_LIMIT_SHARE = 0.25  # of the machine's memory, by default
+
+
+def engine_memory_limit_mb(environ=os.environ):
+    """The most memory (MB) the engine may allocate and map in this process: $DFA_ENGINE_MEMORY_MB,
+    else a quarter of the machine's memory, at least 1 GB and at most 4 GB; 0 for no limit.
+
+    Why: one statement can ask the engine for gigabytes (`repeat('x', 2000000000)`, a cross join),
+    and the engine checks its time limit only between steps, so the time limit cannot stop it.
+    With a limit the allocation fails at once and the statement is refused with the engine's
+    "Could not allocate space". monetdbe takes it when the process opens its first database
+    (`monetdbe_options.memorylimit`, GDK's `GDK_vm_maxsize`): it counts the database's mapped
+    columns too, so a database larger than the limit needs a larger one."""
+    configured = environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    if configured:
+        try:
+            megabytes = int(configured)
+        except ValueError:
+            raise ConfigurationError(f"{MEMORY_LIMIT_VARIABLE}={configured!r} is not a whole number of megabytes "
+                                     "(0 for no limit)") from None
+        if megabytes < 0:
+            raise ConfigurationError(f"{MEMORY_LIMIT_VARIABLE} must be 0 (no limit) or a positive number of MB")
+        return megabytes
+    machine_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+    return max(MEMORY_LIMIT_FLOOR_MB, min(MEMORY_LIMIT_CEILING_MB, int(machine_mb * MEMORY_LIMIT_SHARE)))
 
 
 class EngineError(QueryRejected):
@@ -126,9 +155,27 @@ def _bind_column(statement, values, position, width):
     return alive
 
 
+def _python_date(data):
+    """A date, or its ISO 8601 text when its year is outside Python's 1-9999 (MonetDB's dates
+    reach years -4712 to 170000: `date '9999-12-31' + interval '1' day` is one)."""
+    if 1 <= data.year <= 9999:
+        return datetime.date(data.year, data.month, data.day)
+    return _date_text(data)
+
+
+def _date_text(data):
+    year = f"-{-data.year:04d}" if data.year < 0 else f"{data.year:04d}"
+    return f"{year}-{data.month:02d}-{data.day:02d}"
+
+
 def _python_timestamp(data):
-    return datetime.datetime(data.date.year, data.date.month, data.date.day, data.time.hours,
-                             data.time.minutes, data.time.seconds, data.time.ms * 1000)
+    """A datetime, or its ISO 8601 text (as `datetime.isoformat` writes it) outside the years 1-9999."""
+    if 1 <= data.date.year <= 9999:
+        return datetime.datetime(data.date.year, data.date.month, data.date.day, data.time.hours,
+                                 data.time.minutes, data.time.seconds, data.time.ms * 1000)
+    fraction = f".{data.time.ms * 1000:06d}" if data.time.ms else ""
+    return (f"{_date_text(data.date)}T{data.time.hours:02d}:{data.time.minutes:02d}:"
+            f"{data.time.seconds:02d}{fraction}")
 
 
 def _column_values(column, count):
@@ -145,8 +192,7 @@ def _column_values(column, count):
         return [None if typed.is_null(typed.data + r) else _python_timestamp(typed.data[r]) for r in range(count)]
     if kind == lib.monetdbe_date:
         typed = ffi.cast("monetdbe_column_date *", column)
-        return [None if typed.is_null(typed.data + r) else
-                datetime.date(typed.data[r].year, typed.data[r].month, typed.data[r].day) for r in range(count)]
+        return [None if typed.is_null(typed.data + r) else _python_date(typed.data[r]) for r in range(count)]
     if kind == lib.monetdbe_time:
         typed = ffi.cast("monetdbe_column_time *", column)
         return [None if typed.is_null(typed.data + r) else
@@ -251,6 +297,7 @@ class EngineConnection:
         handle = ffi.new("monetdbe_database *")
         options = ffi.new("monetdbe_options *")
         options.querytimeout = int(query_timeout)
+        options.memorylimit = engine_memory_limit_mb()  # the process's first open sets it (see there)
         code = lib.monetdbe_open(handle, database_dir.encode(), options)
         if code:
             reason = _message(lib.monetdbe_error(handle[0])) if code == -2 and handle[0] else f"code {code}"

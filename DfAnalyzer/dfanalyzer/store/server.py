@@ -34,12 +34,14 @@ from dfanalyzer.errors import ConfigurationError, InvalidInput, QueryRejected, S
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
 from dfanalyzer.store.server_user_queries import ReaderConnection, UserQueries
+from dfanalyzer.store.server_values import OUT_OF_RANGE_ERRORS, tolerate_out_of_range_times
 
 # pymonetdb logs every failed connection attempt at ERROR; while MonetDB is away the 503 answers
 # (logged by the API) already say so, once per request instead of twice.
 logging.getLogger("pymonetdb").setLevel(logging.CRITICAL)
 
 log = logging.getLogger(__name__)
+tolerate_out_of_range_times()
 
 CONNECT_TIMEOUT_SECONDS = 5
 WAIT_FOR_SERVER_SECONDS = 2
@@ -250,6 +252,7 @@ class ServerStore(Store):
 
     def __init__(self, monetdb_url, reader_url=None, query_timeout=30, wait_for_server=False):
         self.url = public_url(monetdb_url)
+        self.query_timeout = query_timeout
         self._arguments = connection_arguments(monetdb_url)
         self._reader_arguments = self._reader_arguments_for(reader_url)
         self._write_lock = threading.Lock()
@@ -483,6 +486,9 @@ class ServerStore(Store):
                         self._rollback_quietly(cursor)
             except (pymonetdb.Error, WriteConflict) as error:
                 raise QueryRejected(str(error).strip()) from error
+            except OUT_OF_RANGE_ERRORS as error:
+                raise QueryRejected(f"a value of the result cannot be returned ({error}); CAST that column to "
+                                    "VARCHAR") from error
         return columns, [tuple(plain_value(v) for v in row) for row in rows]
 
     def user_query_scope(self):

@@ -4,13 +4,49 @@ import threading
 
 from dfa_lib_python.transport.base import BadRequest, Rejected, Transport, Unavailable
 
+# One open store per data directory in this process, shared by every transport of it: embedded
+# MonetDB opens a directory once per process, and a notebook reads (keras_prov.notebook) the store
+# its fits are writing into. data_dir -> [store, number of transports holding it].
+_shared_lock = threading.Lock()
+_shared_stores = {}
+
+
+def _take_store(data_dir):
+    from dfanalyzer.store import open_store
+
+    with _shared_lock:
+        held = _shared_stores.get(data_dir)
+        if held is None:
+            held = _shared_stores[data_dir] = [open_store(data_dir=data_dir), 0]
+        held[1] += 1
+        return held[0]
+
+
+def open_in_this_process(data_dir):
+    """Whether a transport of this process holds `data_dir`'s store open."""
+    with _shared_lock:
+        return data_dir in _shared_stores
+
+
+def _release_store(data_dir):
+    with _shared_lock:
+        held = _shared_stores.get(data_dir)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] <= 0:
+            del _shared_stores[data_dir]
+            if hasattr(held[0], "close"):
+                held[0].close()
+
 
 class EmbeddedTransport(Transport):
     """Ingests batches with the service's own code (`dfanalyzer.ingest.Ingestor`) into an embedded
     MonetDB store opened in this process. For notebooks and Colab, where nobody runs a server.
 
     Embedded MonetDB allows one process per data directory: while a DfAnalyzer service (or another
-    notebook) has the directory open, batches stay in the spool and are retried.
+    notebook) has the directory open, batches stay in the spool and are retried. Transports of
+    one process share the directory's store; the last one closed closes it.
 
     Args:
         data_dir: the data directory (created when missing).
@@ -31,12 +67,11 @@ class EmbeddedTransport(Transport):
         if self._store is None:
             try:
                 from dfanalyzer.ingest import Ingestor
-                from dfanalyzer.store import open_store
             except ImportError as error:
                 raise Unavailable(f"the dfanalyzer package is not installed ({error}); "
                                   "install keras-prov with its embedded extra") from None
             try:
-                self._store = open_store(data_dir=self.data_dir)
+                self._store = _take_store(self.data_dir)
             except Exception as error:  # noqa: BLE001 - any failure to open means "not now"
                 raise Unavailable(f"cannot open the embedded store in {self.data_dir}: {error}") from None
             self._ingestor = Ingestor(self._store)
@@ -80,6 +115,6 @@ class EmbeddedTransport(Transport):
 
     def close(self):
         with self._lock:
-            if self._store is not None and hasattr(self._store, "close"):
-                self._store.close()
+            if self._store is not None:
+                _release_store(self.data_dir)
             self._store = None

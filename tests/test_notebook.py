@@ -1,0 +1,188 @@
+"""keras_prov in a real Jupyter kernel (ipykernel via nbclient): DataFrames, inline runs and
+graphs, the web app, training while reading, kernel restarts, two notebooks on one directory.
+
+Each test drives one kernel cell by cell, as a user does; cells report values to the test as
+`@` + JSON lines on stdout and show objects as the notebook would (rich outputs)."""
+import textwrap
+
+import pytest
+import requests
+
+from notebook_kernel import (Kernel, install_kernel_spec, json_lines, png_of_html, rich, text_of, well_formed_html,
+                             well_formed_svg)
+from service_process import ServiceProcess
+
+TAG = "nbtest"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_spec():
+    return install_kernel_spec()
+
+
+def setup_cell(url, spool_dir):
+    return textwrap.dedent(f"""
+        import json, os
+        os.environ["DFA_URL"] = {url!r}
+        os.environ["DFA_SPOOL_DIR"] = {str(spool_dir)!r}
+        from sklearn.datasets import load_digits
+        import keras_prov as keras
+
+        digits = load_digits()
+        x, y = (digits.data[:96] / 16.0).astype("float32"), digits.target[:96]
+
+        def tiny(learning_rate):
+            model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(12, activation="relu"),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(keras.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            model.provenance(dataflow_tag={TAG!r})
+            return model
+
+        def report(**values):
+            print("@" + json.dumps(values, default=str))
+    """)
+
+
+TRAIN_TWO_RUNS = """
+h1 = tiny(0.1).fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+h2 = tiny(0.05).fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+report(runs=[h1.provenance_run.execution, h2.provenance_run.execution], losses=[h1.history["loss"], h2.history["loss"]])
+"""
+
+
+def check_reading(kernel):
+    """Two runs trained, then every reading function checked against what Keras reported."""
+    trained = json_lines(kernel.run(TRAIN_TWO_RUNS))[0]
+    first, second = trained["runs"]
+
+    outputs = kernel.run(f"table = keras.runs({TAG!r})\n"
+                         "report(execution=list(table.execution), epochs=list(table.epochs), status=list(table.status),"
+                         " columns=list(table.columns), loss=list(table['m:loss']))\n"
+                         "table")
+    table = json_lines(outputs)[0]
+    assert table["execution"] == [second, first]  # newest first
+    assert table["epochs"] == [3, 2] and table["status"] == ["FINISHED", "FINISHED"]
+    assert {"start", "duration", "hp:learning_rate", "hp:batch_size", "m:loss", "m:val_loss", "m:val_accuracy"} \
+        <= set(table["columns"])
+    assert table["loss"] == pytest.approx([trained["losses"][1][-1], trained["losses"][0][-1]], rel=1e-6)
+    assert "table" in well_formed_html(rich(outputs, "text/html")[0])
+
+    best = json_lines(kernel.run(f"best = keras.runs({TAG!r}, mode='best')\n"
+                                 "report(loss=list(best['m:loss']), lr=list(best['hp:learning_rate']))"))[0]
+    assert best["loss"] == pytest.approx([min(trained["losses"][1]), min(trained["losses"][0])], rel=1e-6)
+    assert best["lr"] == pytest.approx([0.05, 0.1])
+
+    epochs = json_lines(kernel.run("frame = keras.epochs(h2)\n"
+                                   "report(epoch=list(frame.epoch), loss=list(frame.loss), columns=list(frame.columns))"))[0]
+    assert epochs["epoch"] == [1, 2, 3]
+    assert epochs["loss"] == pytest.approx(trained["losses"][1], rel=1e-6)
+    assert epochs["columns"][0] == "epoch" and "val_accuracy" in epochs["columns"]
+
+    queried = json_lines(kernel.run(textwrap.dedent(f"""
+        import warnings
+        counted = keras.query('SELECT COUNT(*) AS n FROM {TAG}.otrainingmodel')
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cut = keras.query('SELECT epoch FROM {TAG}.otrainingmodel', limit=2)
+        try:
+            keras.query('DELETE FROM {TAG}.otrainingmodel')
+            refused = None
+        except keras.notebook.ReadError as error:
+            refused = str(error)
+        report(n=int(counted.n[0]), cut=len(cut), truncated=cut.attrs["truncated"],
+               warned=[str(w.message) for w in caught], refused=refused)
+    """)))[0]
+    assert queried["n"] == 5 and queried["cut"] == 2 and queried["truncated"] is True
+    assert "more than 2 rows" in queried["warned"][0]
+    assert "SELECT" in queried["refused"]
+
+    compared = json_lines(kernel.run(
+        "side = keras.compare([h1, h2])\n"
+        "report(columns=list(side.columns), lr=list(side.loc[('hyperparameter', 'learning_rate')])[:2],"
+        " lr_differs=bool(side.loc[('hyperparameter', 'learning_rate'), 'differs']), epochs=list(side.loc[('run', 'epochs')])[:2])"))[0]
+    assert compared["columns"] == [first, second, "differs"]
+    assert compared["lr"] == pytest.approx([0.1, 0.05]) and compared["lr_differs"] is True
+    assert compared["epochs"] == [2, 3]
+
+    outputs = kernel.run("h2")  # what fit returned, as the last expression of a cell
+    shown = rich(outputs, "text/html")[0]
+    assert "img" in well_formed_html(shown)
+    assert second in shown and "FINISHED" in shown and "learning_rate" in shown and "val_loss" in shown
+    assert len(png_of_html(shown)) > 2000
+    plain = rich(outputs, "text/plain")[0]
+    assert plain.startswith(f"run {second} (dataflow {TAG}): FINISHED, 3 epochs")
+
+    outputs = kernel.run("keras.run()")  # the newest run
+    assert second in rich(outputs, "text/html")[0]
+
+    outputs = kernel.run("keras.graph(h2)")
+    svg = well_formed_svg(rich(outputs, "image/svg+xml")[0])
+    assert second in "".join(svg.itertext())
+    return first, second
+
+
+def web_app_address(kernel):
+    outputs = kernel.run("keras.show()")
+    address = text_of(outputs).strip().split(": ", 1)[1]
+    frame = rich(outputs, "text/html")[0]
+    assert f'src="{address}"' in frame and "iframe" in well_formed_html(frame)
+    return address
+
+
+def test_notebook_on_an_embedded_directory(tmp_path):
+    data_dir = tmp_path / "dfa-data"
+    with Kernel(tmp_path) as kernel:
+        kernel.run(setup_cell(f"embedded:{data_dir}", tmp_path / "spool"))
+        first, second = check_reading(kernel)
+
+        # Reading while a fit in another thread of the same kernel records into the same directory.
+        watched = json_lines(kernel.run(textwrap.dedent(f"""
+            import threading, time
+            third = tiny(0.1)
+            thread = threading.Thread(target=third.fit, args=(x, y), kwargs=dict(epochs=60, verbose=0))
+            thread.start()
+            seen = []
+            while thread.is_alive():
+                table = keras.runs({TAG!r})
+                row = table[table.execution == third.get_exec_tag()]
+                if len(row):
+                    seen.append([row.status.iloc[0], int(row.epochs.iloc[0])])
+                time.sleep(0.2)
+            thread.join()
+            report(seen=seen, epochs=len(keras.epochs(third)), status=keras.runs({TAG!r}).status.iloc[0])
+        """)))[0]
+        assert any(status == "RUNNING" and 0 < epochs < 60 for status, epochs in watched["seen"]), watched
+        assert watched["epochs"] == 60 and watched["status"] == "FINISHED"
+
+        # The web app, served by the kernel itself: the runs page and its data.
+        address = web_app_address(kernel)
+        page = requests.get(address, timeout=30)
+        assert page.status_code == 200 and "Runs" in page.text
+        runs = requests.get(address.rstrip("/") + "/api/v1/runs/table", params={"dataflow": TAG}, timeout=30).json()
+        assert first in [row["execution"] for row in runs["rows"]]
+
+        # After dfa_lib_python.close() the next fit records again, and the web app stays up.
+        again = json_lines(kernel.run(textwrap.dedent(f"""
+            import dfa_lib_python
+            dfa_lib_python.close()
+            fourth = tiny(0.1)
+            fourth.fit(x, y, epochs=2, verbose=0)
+            report(runs=len(keras.runs({TAG!r})), epochs=len(keras.epochs(fourth)))
+        """)))[0]
+        assert again == {"runs": 4, "epochs": 2}
+        assert requests.get(address, timeout=30).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    service = ServiceProcess(tmp_path_factory.mktemp("notebook-service") / "data").start()
+    yield service
+    service.stop()
+
+
+def test_notebook_against_a_service(tmp_path, service):
+    with Kernel(tmp_path) as kernel:
+        kernel.run(setup_cell(service.url, tmp_path / "spool"))
+        check_reading(kernel)
+        assert web_app_address(kernel) == service.url + "/"
+    assert requests.get(service.url + "/", timeout=30).status_code == 200

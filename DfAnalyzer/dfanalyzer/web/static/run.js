@@ -306,6 +306,7 @@
       summary = await DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
       drawSummary();
       if (!charts.length || !summary.metrics.every(m => curves.metrics.includes(m))) await loadCurves(false);
+      else setMarks();   // adaptations recorded since the page loaded
     }
   }
 

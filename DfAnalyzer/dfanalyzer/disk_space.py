@@ -29,7 +29,7 @@ def parse_size(text, option="--min-free"):
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = match and match.group(2).upper()
     if not match or unit not in _UNITS:
-        raise ConfigurationError(f"{option} {text!r} is not a size; write e.g. 1GB, 500MB or 0 (no check)")
+        raise ConfigurationError(f"{option} {text!r} is not a size; write e.g. 1GB, 500MB or 0 (off)")
     return int(float(match.group(1)) * _UNITS[unit])
 
 

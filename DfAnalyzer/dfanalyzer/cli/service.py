@@ -113,6 +113,14 @@ def _pid_record(settings):
 def run_start(args):
     settings = settings_from(args)
     settings.check_exposure()
+    from dfanalyzer.in_process_service import read_record
+
+    notebook = read_record(settings.data_dir)
+    if notebook:
+        print(f"the data directory {settings.data_dir} is held by process {notebook['pid']} (a notebook kernel), "
+              f"which serves it at {notebook['url']}: open that address, or give CLI commands --url {notebook['url']} "
+              f"(or --url embedded:{settings.data_dir})", file=sys.stderr)
+        return 1
     if args.foreground:
         from dfanalyzer.supervisor import Supervisor
 
@@ -213,6 +221,8 @@ def run_status(args):
         if restarts:
             last = (record or {}).get("last_restart") or {}
             print(f"  worker restarts: {restarts} (last at {last.get('at', '?')}: {last.get('cause', '?')})")
+        if record and record.get("recycles"):
+            print(f"  worker recycles: {record['recycles']} (--max-requests / --max-rss)")
         return 0
     if record:
         print(f"DfAnalyzer (process {record['pid']}) holds {settings.data_dir} but is not answering at {settings.url}")

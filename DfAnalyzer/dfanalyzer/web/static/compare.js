@@ -7,8 +7,14 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
+<<<<<<< HEAD
   const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering", layer: "layer",
                         final: "final metric", test: "test metric"};
+=======
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
+                        final: "final metric", test: "test metric", data: "data", code: "code",
+                        environment: "environment"};
+>>>>>>> main
 
   function colors() {
     const palette = ["#2463eb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#29335c", "#db2b39", "#4caf50",
@@ -79,6 +85,7 @@
     try { answer = await DFA.api(url, {key: "compare"}); } catch (_) { return; }
     drawChips();
     drawTable();
+    document.dispatchEvent(new CustomEvent("dfa:compared", {detail: answer}));   // compare_lineage.js
     drawCharts();
   }
   start();

@@ -1,10 +1,5 @@
-<<<<<<< HEAD
 """Runs side by side: hyperparameters, adaptations, steering actions, layers, final and test
-metrics, overlaid curves."""
-=======
-"""Runs side by side: hyperparameters, adaptations, layers, final and test metrics, data, code and
-environment (with the diffs of scripts and package lists), overlaid curves."""
->>>>>>> main
+metrics, data, code and environment (with the diffs of scripts and package lists), overlaid curves."""
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.runs.lineage_comparison import compare_lineage
 from dfanalyzer.runs.run_detail import RunDetail

@@ -7,14 +7,9 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
-<<<<<<< HEAD
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering", layer: "layer",
-                        final: "final metric", test: "test metric"};
-=======
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
-                        final: "final metric", test: "test metric", data: "data", code: "code",
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering",
+                        layer: "layer", final: "final metric", test: "test metric", data: "data", code: "code",
                         environment: "environment"};
->>>>>>> main
 
   function colors() {
     const palette = ["#2463eb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#29335c", "#db2b39", "#4caf50",

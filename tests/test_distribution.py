@@ -1,7 +1,8 @@
 """Training on several devices and processes is one run, recorded once, by the chief, with its
 strategy, replicas, workers and global batch size: tf.distribute.MirroredStrategy on two logical
 CPUs, Keras's DataParallel on two JAX host devices, and MultiWorkerMirroredStrategy with two
-worker processes on localhost (one of which then dies). Everything runs in fresh interpreters,
+worker processes on localhost (one of which then dies), and a PyTorch DistributedDataParallel loop
+on two processes recorded with start_run. Everything runs in fresh interpreters,
 all at once, against one service."""
 import json
 import os
@@ -98,6 +99,32 @@ MULTI_WORKER = textwrap.dedent("""
     print(json.dumps(report))
 """)
 
+TORCH_DDP = textwrap.dedent("""
+    import json, sys
+    import torch, torch.distributed as dist
+    import keras_prov
+
+    rank, port, url, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    torch.manual_seed(rank)
+    x, y = torch.rand(32, 4), torch.rand(32, 1)
+    net = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    losses = []
+    with keras_prov.start_run(tag, hyperparameters={"learning_rate": 0.1, "batch_size": 8}, model=net, url=url) as run:
+        for epoch in (1, 2):
+            for start in range(0, 32, 8):
+                optimizer.zero_grad()
+                loss = torch.nn.functional.mse_loss(net(x[start:start + 8]), y[start:start + 8])
+                loss.backward()
+                optimizer.step()
+            losses.append(loss.item())
+            run.log_epoch(epoch, loss=loss)
+    assert keras_prov.flush(60)
+    dist.destroy_process_group()
+    print(json.dumps({"recording": run.recording, "loss": losses}))
+""")
+
 
 def _start(script, arguments, env, folder):
     return subprocess.Popen([sys.executable, "-c", script, *arguments], cwd=folder, env=env, stdout=subprocess.PIPE,
@@ -141,6 +168,11 @@ def trainings(shared_dfa_service, tmp_path_factory):
         processes[f"worker{index}"] = _start(MULTI_WORKER, [str(index), ports, url, tags["multi_worker"]],
                                              {**base, "KERAS_BACKEND": "tensorflow",
                                               "DFA_SPOOL_DIR": str(folder / "spool")}, folder)
+    torch_port = str(free_port())
+    tags["torch"] = f"torch_ddp_{pid}"
+    for rank in (0, 1):
+        processes[f"rank{rank}"] = _start(TORCH_DDP, [str(rank), torch_port, url, tags["torch"]],
+                                          {**base, "KERAS_BACKEND": "torch"}, tmp_path_factory.mktemp(f"rank{rank}"))
     return shared_dfa_service, tags, _finish(processes, timeout=400)
 
 
@@ -213,3 +245,16 @@ def test_a_worker_that_dies_fails_the_run_and_the_chief_finishes(trainings):
     assert "task:1" in error, error  # the run says which worker was lost
     assert [row[0] for row in service.query(f"SELECT epoch FROM {tag}.otrainingmodel")] == [1]
     assert service.query(f"SELECT status FROM dataflow_execution WHERE tag = '{exec_tag}'") == [["FAILED"]]
+
+
+def test_a_torch_distributed_loop_is_recorded_by_rank_0_alone(trainings):
+    service, tags, _ = trainings
+    chief, other, tag = result(trainings, "rank0"), result(trainings, "rank1"), tags["torch"]
+    assert (chief["recording"], other["recording"]) == (True, False)
+    assert service.query(f"SELECT COUNT(*) FROM dataflow_execution e JOIN dataflow d ON e.df_id = d.id "
+                         f"WHERE d.tag = '{tag}'") == [[1]]
+    epochs = service.query(f"SELECT epoch, loss FROM {tag}.otrainingmodel ORDER BY epoch")
+    assert [row[0] for row in epochs] == [1, 2] and [row[1] for row in epochs] == pytest.approx(chief["loss"])
+    assert service.query(f"SELECT distribution_strategy, num_replicas, num_workers, global_batch_size, batch_size, "
+                         f"trainable_params FROM {tag}.itrainingmodel") == [
+        ["torch.distributed (gloo)", 2, 2, 16, 8, 5]]

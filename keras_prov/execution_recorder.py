@@ -113,10 +113,12 @@ class ExecutionRecorder:
         task.end()
         return task
 
-    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None):
+    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None, output=None):
         """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`
-        (the first epoch trained with the new rate); `stamp` is when (time.time())."""
+        (the first epoch trained with the new rate); `stamp` is when (time.time()); `output` the
+        task's output text (a steering action says who asked and why)."""
         task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
+        task.output = output or ""
         adaptation_id = f"{training_task.id}-{task.id}"
         values = {"adaptation_id": adaptation_id, "epoch": epoch, "old_learning_rate": old_rate,
                   "new_learning_rate": new_rate, "cause": cause, "timestamp": utc_text(stamp)}
@@ -143,10 +145,18 @@ def deliver_pending_models_once():
         background.submit(models.deliver_pending)
 
 
-def mark_failed(task, error):
-    """Ends `task` as FAILED (an exception) or ABORTED (KeyboardInterrupt) with the error's message."""
-    task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
-    task.error = f"{type(error).__name__}: {error}".strip().rstrip(":")
+def mark_failed(task, error, epochs_done=None):
+    """Ends `task` as FAILED (an exception), ABORTED (KeyboardInterrupt) or PRUNED (a tuner's
+    pruning, see `search_recorder.register_pruning_error`) with the error's message."""
+    from keras_prov.search_recorder import is_pruning
+
+    message = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    if is_pruning(error):
+        task.set_status(TaskStatus.PRUNED)
+        message = f"pruned at epoch {epochs_done}: {message}" if epochs_done else message
+    else:
+        task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
+    task.error = message
     task.end()
 
 

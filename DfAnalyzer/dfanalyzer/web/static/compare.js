@@ -7,8 +7,8 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
-                        final: "final metric", test: "test metric", data: "data", code: "code",
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering",
+                        layer: "layer", final: "final metric", test: "test metric", data: "data", code: "code",
                         environment: "environment"};
 
   function colors() {
@@ -52,7 +52,7 @@
         dataZoom: [{type: "inside", filterMode: "none"}],
         color: runColors,
         series: answer.runs.map(run => ({
-          name: run.execution, type: "line", showSymbol: false, data: answer.series[metric][run.execution] || [],
+          name: run.execution, type: "line", showSymbol: (answer.series[metric][run.execution] || []).length === 1, data: answer.series[metric][run.execution] || [],
           step: metric.includes("learning_rate") ? "end" : false,
         })),
       }));

@@ -95,8 +95,9 @@ class ExecutionRecorder:
         return Task(self.next_task_id(), self.dataflow_tag, self.exec_tag, transformation.lower(),
                     dependency=dependency)
 
-    def record_test(self, metrics, started, elapsed):
-        """A TestingModel task with the metrics `evaluate` returned."""
+    def record_test(self, metrics, started, elapsed, lineage=None):
+        """A TestingModel task with the metrics `evaluate` returned (and its data's identities:
+        `lineage`, a `DataLineage`)."""
         self.start()
         if self.flow.add_test_metrics(metrics):
             self.save_dataflow()
@@ -104,6 +105,10 @@ class ExecutionRecorder:
         values = {training_dataflow.column_name(name): as_number(value) for name, value in metrics.items()}
         values.update(timestamp=started, elapsed_time=elapsed)
         task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [self.flow.row(training_dataflow.TEST_RESULTS, values)]))
+        if lineage is not None:
+            from keras_prov.run_capture import record_test_data
+
+            record_test_data(self, task, lineage)
         task.begin()
         task.end()
         return task

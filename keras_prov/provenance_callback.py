@@ -12,6 +12,7 @@ from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.rate_watcher import RateWatcher
 from keras_prov.recording_thread import recording
+from keras_prov.run_capture import RunCapture
 from keras_prov.values import as_number
 
 logger = logging.getLogger("keras_prov")
@@ -62,6 +63,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.description_pending = False
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
+        self.capture = None  # data, code, weights and system load of this fit (RunCapture)
         self._cost = 0.0
 
     # -- Keras hooks -------------------------------------------------------------------------
@@ -95,6 +97,8 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.finished = True
         if self.rates is not None:
             self.rates.close()
+        if self.capture is not None:
+            self.capture.stop()
         recording.submit(mark_failed, self.task, error)
 
     # -- what the hooks do -------------------------------------------------------------------
@@ -111,7 +115,9 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.description_pending = not self.model.built
         description = None if self.description_pending else self._description()
         expected_metrics = self._expected_metrics()
+        self.capture = RunCapture(recorder, self.fit_arguments)
         recording.submit(self._send_begin, description, expected_metrics)
+        self.capture.begin(self.model, self.task)  # after: what it starts sends rows once the task has begun
         rate = self.rates.rate()
         # A rate set by hand between two fits is an adaptation too.
         self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate
@@ -128,6 +134,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
             recorder.save_dataflow()
         if description is not None:
             self._add_description(*description)
+        self.capture.send_begin(self.task)
         self.task.begin()
 
     def _add_description(self, hyperparameters, layers):
@@ -142,6 +149,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _epoch_begin(self, epoch):
         self.epoch_started = time.time()
+        self.capture.epoch_begin(epoch)
         rate = self.rates.rate()
         if rate != self.previous_rate and self.recorder.provenance.adaptation and self.previous_rate is not None:
             cause = self.schedule_name or self._cause(SCHEDULER_CAUSES)
@@ -179,6 +187,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.finished = True
         self.recorder.last_learning_rate = self.rates.rate()
         self.rates.close()
+        self.capture.end(self.model)
         early_stopping = [_early_stopping_row(callback) for callback in self.user_callbacks
                           if isinstance(callback, keras.callbacks.EarlyStopping)]
         saved, models = None, None
@@ -196,6 +205,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         if files:
             self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL,
                                           [flow.row(training_dataflow.TRAINED_MODEL, f) for f in files]))
+        self.capture.send_end(self.task)
         self.task.end()
 
     # -- helpers -----------------------------------------------------------------------------

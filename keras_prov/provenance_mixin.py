@@ -8,7 +8,9 @@ import keras
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.provenance import Provenance
+from keras_prov.data_lineage import DataLineage, evaluate_inputs
 from keras_prov.provenance_callback import ProvenanceCallback
+from keras_prov.run_capture import LINEAGE_TIMEOUT
 from keras_prov.recording_thread import recording
 
 logger = logging.getLogger("keras_prov")
@@ -30,7 +32,8 @@ class ProvenanceMixin:
 
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
                    exec_tag=None, store_model=True, url=None,
-                   store_weights=False, store_optimizer=False):
+                   store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10,
+                   data_steps=None):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -41,7 +44,8 @@ class ProvenanceMixin:
         settings = dataflow_tag if isinstance(dataflow_tag, Provenance) else Provenance(
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
             exec_tag=exec_tag, store_model=store_model, url=url,
-            store_weights=store_weights, store_optimizer=store_optimizer)
+            store_weights=store_weights, store_optimizer=store_optimizer, log_every_n_steps=log_every_n_steps,
+            system_metrics_every=system_metrics_every, data_steps=data_steps)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings
@@ -184,13 +188,14 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         user_callbacks = list(arguments["callbacks"].callbacks)
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
     recorder.last_callback = callback
+    added = [callback] + step_metrics_callbacks(callback, settings)
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
     if len(positional) > callbacks_index:
-        positional[callbacks_index] = user_callbacks + [callback]
+        positional[callbacks_index] = user_callbacks + added
     else:
-        kwargs["callbacks"] = user_callbacks + [callback]
+        kwargs["callbacks"] = user_callbacks + added
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
@@ -199,6 +204,15 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)
+
+
+def step_metrics_callbacks(callback, settings):
+    """[StepMetrics] when `settings.log_every_n_steps` is set, else []."""
+    if not settings.log_every_n_steps:
+        return []
+    from keras_prov.step_metrics import StepMetrics
+
+    return [StepMetrics(callback, settings.log_every_n_steps)]
 
 
 def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
@@ -221,10 +235,12 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
     if isinstance(callbacks, keras.callbacks.CallbackList):
         callbacks = list(callbacks.callbacks)
     arguments["callbacks"] = list(callbacks) + [listener]
+    lineage = DataLineage.start(evaluate_inputs(arguments))
     started_at, started = utc_now(), time.perf_counter()
     result = evaluate(**arguments)
     elapsed = time.perf_counter() - started
-    recording.submit(recorder.record_test, listener.metrics, started_at, elapsed)
+    lineage.wait_for_arrays(LINEAGE_TIMEOUT)
+    recording.submit(recorder.record_test, listener.metrics, started_at, elapsed, lineage)
     return result
 
 

@@ -11,7 +11,7 @@ from dfa_lib_python.set import Set
 from dfa_lib_python.set_type import SetType
 from dfa_lib_python.transformation import Transformation
 
-from keras_prov import layer_table
+from keras_prov import layer_table, lineage_sets
 
 TRAINING = "TrainingModel"
 ADAPTATION = "Adaptation"
@@ -84,7 +84,7 @@ class TrainingDataflow:
             self._set(EPOCHS, SetType.OUTPUT, EPOCH_COLUMNS),
             self._set(TRAINED_MODEL, SetType.OUTPUT, TRAINED_MODEL_COLUMNS),
             self._set(EARLY_STOPPING, SetType.OUTPUT, EARLY_STOPPING_COLUMNS),
-        ])
+        ] + [self._set(tag, getattr(SetType, kind), columns) for tag, kind, columns in lineage_sets.TRAINING_SETS])
         self.dataflow.add_transformation(training)
         if provenance.adaptation:
             adaptation = Transformation(ADAPTATION)
@@ -98,7 +98,9 @@ class TrainingDataflow:
         # One Set object in two roles, as the original API does: TestingModel consumes the model.
         trained_model.set_type(SetType.INPUT)
         trained_model.dependency = TRAINING
-        testing.set_sets([trained_model, self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS)])
+        testing.set_sets([trained_model, self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS)]
+                         + [self._set(tag, getattr(SetType, kind), columns)
+                            for tag, kind, columns in lineage_sets.TESTING_SETS])
         self.dataflow.add_transformation(testing)  # freezes the INPUT role for TestingModel
         trained_model.set_type(SetType.OUTPUT)
         trained_model.dependency = None
@@ -144,6 +146,10 @@ class TrainingDataflow:
     def add_test_metrics(self, names):
         """Adds a column to oTestingModel for each metric name not there yet; True if any was added."""
         return self._add_columns(TEST_RESULTS, names)
+
+    def add_columns(self, set_tag, names):
+        """Adds a NUMERIC column to `set_tag` for each name not there yet; True if any was added."""
+        return self._add_columns(set_tag, names)
 
     def _add_columns(self, set_tag, names):
         data_set = _SHARED_SETS[(self.dataflow.tag, set_tag.lower())]

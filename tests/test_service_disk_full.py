@@ -4,6 +4,7 @@ dfa_lib_python clients filling it, then space freed (the tmpfs grown, as an oper
 Mounting needs root (or CAP_SYS_ADMIN); where it is refused the tests skip and say so. CI runs
 them as root.
 """
+import errno
 import json
 import os
 import subprocess
@@ -14,6 +15,9 @@ import time
 import pytest
 import requests
 
+from dfanalyzer.disk_space import DiskSpace
+from dfanalyzer.errors import DiskFull
+from dfanalyzer.store.engine import EngineError
 from service_process import ServiceProcess
 
 MIN_FREE = "8MB"
@@ -156,5 +160,18 @@ def test_the_pid_record_is_written_whole_or_not_at_all_on_a_full_disk(tmp_path):
         assert not _write_pid_record(pid_file, {"pid": os.getpid(), "port": 1, "restarts": 1, "pad": "x" * 10000})
         assert read_pid_record(pid_file) == {"pid": os.getpid(), "port": 1, "restarts": 0}
         assert sorted(os.listdir(disk)) == ["ballast", "dfanalyzer.pid"]
+        # The engine's own failures on such a disk are the disk's fault, whatever their words.
+        for failure in (EngineError("Append failed"), EngineError("COMMIT: transaction is aborted because of "
+                                                                  "concurrency conflicts")):
+            full = DiskSpace(0, [str(disk)]).explains(failure)
+            assert isinstance(full, DiskFull) and full.status_code == 507 and str(disk) in str(full)
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_engine_failures_are_blamed_on_the_disk_only_when_it_is_nearly_full_or_says_so(tmp_path):
+    roomy = DiskSpace(0, [str(tmp_path)])  # the test machine's disk, far from full
+    assert roomy.explains(EngineError("Append failed")) is None
+    assert isinstance(roomy.explains(OSError(errno.ENOSPC, "No space left on device")), DiskFull)
+    assert isinstance(roomy.explains(EngineError("GDKextend: could not extend file: No space left on device")),
+                      DiskFull)

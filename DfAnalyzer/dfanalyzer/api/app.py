@@ -36,6 +36,7 @@ ROUTERS = [
     comparison.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
+ROUTERS.append(__import__("dfanalyzer.api.lineage", fromlist=["router"]).router)  # data/code lineage (keras_prov)
 
 
 def create_app(store, settings):

@@ -1,5 +1,7 @@
-"""Runs side by side: hyperparameters, adaptations, layers, final and test metrics, overlaid curves."""
+"""Runs side by side: hyperparameters, adaptations, layers, final and test metrics, data, code and
+environment (with the diffs of scripts and package lists), overlaid curves."""
 from dfanalyzer.errors import InvalidInput
+from dfanalyzer.runs.lineage_comparison import compare_lineage
 from dfanalyzer.runs.run_detail import RunDetail
 from dfanalyzer.runs.series import EpochSeries
 
@@ -44,12 +46,15 @@ class Comparison:
         rows += _rows("final", _union(finals), finals)
         rows += _rows("test", _union(d["test"] for d in details),
                       [d["test"] for d in details], skip={"timestamp", "elapsed_time"})
+        lineage = compare_lineage(self.store, [(d["execution"], d["dataflow"]) for d in details])
+        rows += lineage["rows"]
         # The learning rate last: the charts show how well first.
         metrics = sorted(_union(c["metrics"] for c in curves), key=lambda metric: "learning_rate" in metric)
         return {
             "runs": [{"execution": d["execution"], "dataflow": d["dataflow"], "status": d["status"]} for d in details],
             "rows": rows,
             "metrics": metrics,
+            "lineage": {"verdict": lineage["verdict"], "diffs": lineage["diffs"]},
             "series": {metric: {d["execution"]: c["series"].get(metric, []) for d, c in zip(details, curves)}
                        for metric in metrics},
         }

@@ -8,7 +8,8 @@
   let answer = null;
 
   const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
-                        final: "final metric", test: "test metric"};
+                        final: "final metric", test: "test metric", data: "data", code: "code",
+                        environment: "environment"};
 
   function colors() {
     const palette = ["#2463eb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#29335c", "#db2b39", "#4caf50",
@@ -79,6 +80,7 @@
     try { answer = await DFA.api(url, {key: "compare"}); } catch (_) { return; }
     drawChips();
     drawTable();
+    document.dispatchEvent(new CustomEvent("dfa:compared", {detail: answer}));   // compare_lineage.js
     drawCharts();
   }
   start();

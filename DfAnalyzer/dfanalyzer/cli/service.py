@@ -214,6 +214,8 @@ def run_status(args):
         if restarts:
             last = (record or {}).get("last_restart") or {}
             print(f"  worker restarts: {restarts} (last at {last.get('at', '?')}: {last.get('cause', '?')})")
+        if record and record.get("recycles"):
+            print(f"  worker recycles: {record['recycles']} (--max-requests / --max-rss)")
         return 0
     if record:
         print(f"DfAnalyzer (process {record['pid']}) holds {settings.data_dir} but is not answering at {settings.url}")

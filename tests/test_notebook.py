@@ -244,6 +244,34 @@ def test_notebook_against_a_service(tmp_path, service):
         check_reading(kernel)
         assert web_app_address(kernel) == service.url + "/"
 
+        # A KerasTuner search shows its trials table; its trials and the searches as DataFrames.
+        outputs = kernel.run(textwrap.dedent(f"""
+            import keras_tuner
+
+            def build(hp):
+                model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int("units", 4, 12, step=4)),
+                                          keras.layers.Dense(10, activation="softmax")])
+                model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+                return model
+
+            tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=2, seed=1,
+                                             directory={str(tmp_path / "tuner")!r}, project_name="notebook")
+            tuner.search(x, y, epochs=1, validation_split=0.25, verbose=0)
+            found = keras.search(tuner)
+            trials = found.trials()
+            report(search=found.search_id, trials=list(trials.trial_id), status=list(trials.status),
+                   units=sorted(trials["hp:units"]), tuner=sorted(t.hyperparameters.values["units"]
+                                                               for t in tuner.oracle.trials.values()),
+                   searches=list(keras.searches().search_id))
+            found
+        """))
+        searched = json_lines(outputs)[0]
+        assert len(searched["trials"]) == 2 and searched["status"] == ["COMPLETED", "COMPLETED"], searched
+        assert searched["units"] == searched["tuner"] and searched["searches"][0] == searched["search"]
+        trials_table = rich(outputs, "text/html")[0]
+        assert "table" in well_formed_html(trials_table)
+        assert all(trial in trials_table for trial in searched["trials"])
+
         # Colab cannot run here: a google.colab module that records the call stands in for it, to
         # check that show() hands Colab's port proxy the service's port and the page.
         colab = tmp_path / "fake-colab" / "google" / "colab"

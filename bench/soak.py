@@ -132,13 +132,14 @@ def main():
             session = requests.Session()
             model_id = prepare(session, service.url)
             mix = requests_cycle(service.url, model_id, skip=set(filter(None, args.skip.split(","))))
-            failures, first_rss, started = {}, None, time.perf_counter()
+            failures, first_rss, started, longest = {}, None, time.perf_counter(), 0.0
             supervisor_pid = pid_record(data_dir)["pid"]
             first_supervisor_rss = rss_mb(supervisor_pid)
             worker_firsts, seen_workers = [], set()  # (requests, RSS) of each worker at its first report
             print(f"{'requests':>9} {'worker RSS':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
             for done in range(1, args.requests + 1):
                 name, method, path, body = next(mix)
+                began = time.perf_counter()
                 try:
                     response = session.request(method, service.url + path, json=body() if callable(body) else body,
                                                timeout=120)
@@ -146,6 +147,7 @@ def main():
                         failures[name] = failures.get(name, 0) + 1
                 except requests.RequestException:
                     failures[name] = failures.get(name, 0) + 1
+                longest = max(longest, time.perf_counter() - began)
                 if done % args.every == 0:
                     rss = worker_rss_mb(data_dir)
                     first_rss = first_rss if first_rss is not None else rss
@@ -168,7 +170,8 @@ def main():
                       f"requests: {failed}; trend of the workers' RSS at their first report: "
                       f"{slope_per_100k(worker_firsts):+.1f} MB per 100,000 requests ({len(worker_firsts)} workers: "
                       f"{', '.join(f'{rss:.1f}' for _, rss in worker_firsts)} MB); "
-                      f"supervisor {supervisor_growth:+.1f} MB (targets: <= 5 MB per 100,000 requests, 0 failed)")
+                      f"supervisor {supervisor_growth:+.1f} MB; longest request {longest:.1f} s (targets: <= 5 MB per "
+                      "100,000 requests, 0 failed)")
         finally:
             service.stop()
 

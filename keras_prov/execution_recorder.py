@@ -143,10 +143,18 @@ def deliver_pending_models_once():
         background.submit(models.deliver_pending)
 
 
-def mark_failed(task, error):
-    """Ends `task` as FAILED (an exception) or ABORTED (KeyboardInterrupt) with the error's message."""
-    task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
-    task.error = f"{type(error).__name__}: {error}".strip().rstrip(":")
+def mark_failed(task, error, epochs_done=None):
+    """Ends `task` as FAILED (an exception), ABORTED (KeyboardInterrupt) or PRUNED (a tuner's
+    pruning, see `search_recorder.register_pruning_error`) with the error's message."""
+    from keras_prov.search_recorder import is_pruning
+
+    message = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    if is_pruning(error):
+        task.set_status(TaskStatus.PRUNED)
+        message = f"pruned at epoch {epochs_done}: {message}" if epochs_done else message
+    else:
+        task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
+    task.error = message
     task.end()
 
 

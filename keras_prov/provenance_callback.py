@@ -14,6 +14,7 @@ from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.rate_watcher import RateWatcher
 from keras_prov.recording_thread import recording
 from keras_prov.run_capture import RunCapture
+from keras_prov.search_recorder import is_pruning
 from keras_prov.values import as_number
 
 logger = logging.getLogger("keras_prov")
@@ -67,6 +68,9 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
         self.capture = None  # data, code, weights and system load of this fit (RunCapture)
         self._cost = 0.0
+        self.epoch_keeper = _EpochKeeper(self)
+        self.ending_epoch = None  # (epoch, logs, time) between the keeper's on_epoch_end and ours
+        self.epochs_recorded = 0
 
     # -- Keras hooks -------------------------------------------------------------------------
 
@@ -93,15 +97,21 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.end_cost = time.perf_counter() - started
 
     def fail(self, error):
-        """Ends the training task as FAILED (or ABORTED for KeyboardInterrupt); fit re-raises."""
+        """Ends the training task as FAILED (ABORTED for KeyboardInterrupt, PRUNED for a tuner's
+        pruning); fit re-raises. The epoch whose end a tuner's pruning interrupted is recorded
+        first: it was trained and judged (any other error leaves that epoch out, as unfinished)."""
         if self.task is None or self.finished:
             return
         self.finished = True
+        if self.enabled and self.ending_epoch is not None and is_pruning(error):
+            epoch, logs, now = self.ending_epoch
+            self.ending_epoch = None
+            self._guarded(self._record_epoch, epoch, logs, now)
         if self.rates is not None:
             self.rates.close()
         if self.capture is not None:
             self.capture.stop()
-        recording.submit(mark_failed, self.task, error)
+        recording.submit(mark_failed, self.task, error, self.epochs_recorded)
 
     # -- what the hooks do -------------------------------------------------------------------
 
@@ -167,16 +177,21 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _epoch_end(self, epoch, logs):
         now = time.time()
-        if self.description_pending:
-            self.description_pending = False
-            recording.submit(self._add_description, *self._description())
-        recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
+        self.ending_epoch = None
+        self._record_epoch(epoch, logs, now)
         if self.schedule_name is None:
             rate = self.rates.rate()
             if rate != self.epoch_rate and self.recorder.provenance.adaptation:
                 recording.submit(self.recorder.record_adaptation, self.task, epoch + 2, self.epoch_rate, rate,
                                  self._cause(PLATEAU_CAUSES), now)
             self.previous_rate = rate
+
+    def _record_epoch(self, epoch, logs, now):
+        if self.description_pending:
+            self.description_pending = False
+            recording.submit(self._add_description, *self._description())
+        self.epochs_recorded = epoch + 1
+        recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
 
     def _send_epoch(self, epoch, stamp, elapsed, rate, logs):
         flow = self.recorder.flow
@@ -274,3 +289,17 @@ def _early_stopping_row(callback):
         "best_value": as_number(getattr(callback, "best", None)),
         "restore_best_weights": "true" if callback.restore_best_weights else "false",
     }
+
+
+class _EpochKeeper(keras.callbacks.Callback):
+    """Put first among fit's callbacks: keeps each epoch's logs until the ProvenanceCallback (last)
+    records them, so that an epoch whose end another callback interrupts (Optuna's pruning
+    callback raises in on_epoch_end) is recorded when the fit fails."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.owner.enabled and self.owner.epoch_started is not None:
+            self.owner.ending_epoch = (epoch, dict(logs or {}), time.time())

@@ -5,6 +5,7 @@ import time
 
 import keras
 
+from keras_prov import search_recorder
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.integrations.distribution import records_here
@@ -171,10 +172,16 @@ def _default_settings():
 def fit_with_provenance(model, fit, args, kwargs, settings):
     """Runs `fit(*args, **kwargs)` recording it as a TrainingModel task with `settings` (a
     Provenance; None: not recorded); an exception ends the task as FAILED (KeyboardInterrupt:
-    ABORTED) and is raised again."""
+    ABORTED; a tuner's pruning: PRUNED) and is raised again. Inside a tuner's trial the fit is a
+    run of that trial (see `keras_prov.search_recorder`)."""
+    trial = search_recorder.active_trial() if settings is not None else None
+    if trial is not None:  # inside a tuner's trial: a run of its own with the tuned values
+        settings = model._keras_prov_settings = trial.settings_for_fit(settings)
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
     if recorder is None or not records_here(model):  # on several processes, the chief records
         return fit(*args, **kwargs)
+    if trial is not None:
+        trial.fit_started(recorder)
     try:
         bound = _FIT_SIGNATURE.bind(model, *args, **kwargs)
         arguments = dict(bound.arguments)
@@ -193,15 +200,22 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
+    # The keeper runs first at each epoch's end, so an epoch whose callbacks raise (a pruning
+    # callback) is still recorded.
+    callbacks = [callback.epoch_keeper] + user_callbacks + added
     if len(positional) > callbacks_index:
-        positional[callbacks_index] = user_callbacks + added
+        positional[callbacks_index] = callbacks
     else:
-        kwargs["callbacks"] = user_callbacks + added
+        kwargs["callbacks"] = callbacks
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
         callback.fail(error)
+        if trial is not None:
+            trial.fit_raised(error, callback.epochs_recorded)
         raise
+    if trial is not None:
+        trial.fit_finished(recorder, history)
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)

@@ -25,6 +25,10 @@ EARLY_STOPPING = "oEarlyStopping"
 ADAPTATION_INPUT = "iAdaptation"
 ADAPTATION_OUTPUT = "oAdaptation"
 TEST_RESULTS = "oTestingModel"
+SEARCH = "Search"
+TRIAL = "Trial"
+SEARCH_ROWS = "oSearch"
+TRIAL_ROWS = "oTrial"
 
 EPOCH_COLUMNS = [("epoch", "NUMERIC"), ("timestamp", "TEXT"), ("elapsed_time", "NUMERIC"),
                  ("learning_rate", "NUMERIC")]
@@ -38,6 +42,18 @@ ADAPTATION_INPUT_COLUMNS = [("adaptation_id", "TEXT"), ("epoch", "NUMERIC"), ("o
                             ("cause", "TEXT")]
 ADAPTATION_OUTPUT_COLUMNS = [("adaptation_id", "TEXT"), ("epoch", "NUMERIC"), ("old_learning_rate", "NUMERIC"),
                              ("new_learning_rate", "NUMERIC"), ("cause", "TEXT"), ("timestamp", "TEXT")]
+
+# A tuner's search (one row per update, the last one wins) and its trials (idem per trial_id).
+SEARCH_COLUMNS = [("search_id", "TEXT"), ("library", "TEXT"), ("library_version", "TEXT"), ("tuner", "TEXT"),
+                  ("oracle", "TEXT"), ("pruner", "TEXT"), ("project", "TEXT"), ("objective", "TEXT"),
+                  ("direction", "TEXT"), ("max_trials", "NUMERIC"), ("executions_per_trial", "NUMERIC"),
+                  ("search_space", "TEXT"), ("status", "TEXT"), ("started", "TEXT"), ("ended", "TEXT"),
+                  ("trials", "NUMERIC"), ("best_trial", "TEXT"), ("best_score", "NUMERIC")]
+TRIAL_COLUMNS = [("trial_id", "TEXT"), ("search_id", "TEXT"), ("trial_number", "NUMERIC"), ("tuner_trial_id", "TEXT"),
+                 ("status", "TEXT"), ("score", "NUMERIC"), ("best_step", "NUMERIC"), ("hyperparameters", "TEXT"),
+                 ("continues_trial", "TEXT"), ("bracket", "NUMERIC"), ("round", "NUMERIC"), ("epochs", "NUMERIC"),
+                 ("initial_epoch", "NUMERIC"), ("runs", "TEXT"), ("started", "TEXT"), ("ended", "TEXT"),
+                 ("pruned_epoch", "NUMERIC"), ("intermediate_values", "TEXT"), ("message", "TEXT")]
 
 _NOT_A_NAME = re.compile(r"[^a-z0-9_]")
 
@@ -104,6 +120,22 @@ class TrainingDataflow:
         self.dataflow.add_transformation(testing)  # freezes the INPUT role for TestingModel
         trained_model.set_type(SetType.OUTPUT)
         trained_model.dependency = None
+        if self.dataflow.tag in _SEARCH_TAGS:
+            self.add_search()
+
+    def add_search(self):
+        """Adds the Search (oSearch) and Trial (oTrial) transformations a tuner's search records into;
+        every later TrainingDataflow of this tag has them too (dfa_lib_python checks a task's sets
+        against the latest Dataflow object of its tag)."""
+        _SEARCH_TAGS.add(self.dataflow.tag)
+        if self.dataflow.get_transformation(SEARCH) is not None:
+            return
+        search = Transformation(SEARCH)
+        search.set_sets([self._set(SEARCH_ROWS, SetType.OUTPUT, SEARCH_COLUMNS)])
+        self.dataflow.add_transformation(search)
+        trial = Transformation(TRIAL)
+        trial.set_sets([self._set(TRIAL_ROWS, SetType.OUTPUT, TRIAL_COLUMNS)])
+        self.dataflow.add_transformation(trial)
 
     def _set(self, tag, set_type, columns, dependency=None):
         """The process-wide Set of this dataflow and tag, with at least `columns`.
@@ -197,6 +229,7 @@ class TrainingDataflow:
 
 
 _SHARED_SETS = {}
+_SEARCH_TAGS = set()  # dataflow tags this process records a search into
 _SHARED_LOCK = threading.RLock()
 
 

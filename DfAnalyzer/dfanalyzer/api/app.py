@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from dfanalyzer import __version__
 from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
-                            prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
+                            prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema,
+                            searches)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError, DiskFull
 from dfanalyzer.ingest import MessageRejected
@@ -37,6 +38,7 @@ ROUTERS = [
     schema.router,
     run_views.router,
     comparison.router,
+    searches.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 ROUTERS.append(__import__("dfanalyzer.api.lineage", fromlist=["router"]).router)  # data/code lineage (keras_prov)

@@ -40,7 +40,9 @@ class RunDetail:
             "start": min(starts) if starts else None,
             "end": max(ends) if ends and status not in (run_status.RUNNING, run_status.LOST) else None,
             "errors": [{"transformation": t["transformation"], "status": t["status"], "error": t["error_msg"]}
-                       for t in tasks if t["status"] in run_status.FAILED_TASK_STATUSES or t["error_msg"]],
+                       for t in tasks if t["status"] in run_status.FAILED_TASK_STATUSES
+                       or (t["error_msg"] and t["status"] != run_status.PRUNED)],
+            "pruned": next((t["error_msg"] for t in tasks if t["status"] == run_status.PRUNED), None),
             "tasks": tasks,
             "hyperparameters": self._last_row(sets, HYPERPARAMETERS, exec_id),
             "layers": self._rows(sets, LAYERS, exec_id),

@@ -52,7 +52,7 @@
         dataZoom: [{type: "inside", filterMode: "none"}],
         color: runColors,
         series: answer.runs.map(run => ({
-          name: run.execution, type: "line", showSymbol: false, data: answer.series[metric][run.execution] || [],
+          name: run.execution, type: "line", showSymbol: (answer.series[metric][run.execution] || []).length === 1, data: answer.series[metric][run.execution] || [],
           step: metric.includes("learning_rate") ? "end" : false,
         })),
       }));

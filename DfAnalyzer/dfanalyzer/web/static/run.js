@@ -46,12 +46,18 @@
       yAxis: {type: "value", scale: true},
       dataZoom: [{type: "inside", filterMode: "none"}, {type: "slider", height: 16, bottom: 6, filterMode: "none"}],
       series: metrics.map((metric, index) => ({
-        name: metric, type: "line", showSymbol: false, symbolSize: 4,
+        name: metric, type: "line", showSymbol: lonePoint(curves.series[metric]), symbolSize: 4,
         step: metric.includes("learning_rate") ? "end" : false,
         data: curves.series[metric] || [],
         markLine: index === 0 ? {symbol: "none", silent: true, lineStyle: {type: "dashed"}, data: adaptationMarks()} : undefined,
       })),
     };
+  }
+
+  /* A line of one point draws nothing: a run of one epoch (a pruned trial, Hyperband's first
+     rung) shows its point as a symbol. */
+  function lonePoint(points) {
+    return (points || []).length === 1;
   }
 
   function applyZoom(instance) {
@@ -97,7 +103,8 @@
 
   function setSeriesData() {
     for (const {metrics, entry} of charts) {
-      entry.instance.setOption({series: metrics.map(metric => ({data: curves.series[metric] || []}))});
+      entry.instance.setOption({series: metrics.map(metric => ({
+        data: curves.series[metric] || [], showSymbol: lonePoint(curves.series[metric])}))});
     }
   }
 
@@ -155,7 +162,11 @@
     const seconds = s.start && s.end ? (new Date(s.end) - new Date(s.start)) / 1000 : null;
     $("run-facts").textContent = ` · ${s.dataflow} · started ${DFA.formatValue(s.start, "time")}` +
       (seconds !== null ? ` · ${seconds.toFixed(1)} s` : "");
-    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("");
+    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("") +
+      (s.pruned ? `<p class="muted" id="run-pruned">A tuner pruned this run on purpose: ${DFA.escapeHtml(s.pruned)}</p>` : "");
+    if (s.hyperparameters && s.hyperparameters.search_id) {
+      $("run-facts").innerHTML += ` · <a href="/searches/${encodeURIComponent(s.hyperparameters.search_id)}">search</a>`;
+    }
     $("hyperparameters").innerHTML = kvRows(s.hyperparameters);
     $("test").innerHTML = kvRows(s.test);
     $("early-stopping").innerHTML = kvRows(s.early_stopping);

@@ -113,10 +113,12 @@ class ExecutionRecorder:
         task.end()
         return task
 
-    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None):
+    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None, output=None):
         """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`
-        (the first epoch trained with the new rate); `stamp` is when (time.time())."""
+        (the first epoch trained with the new rate); `stamp` is when (time.time()); `output` the
+        task's output text (a steering action says who asked and why)."""
         task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
+        task.output = output or ""
         adaptation_id = f"{training_task.id}-{task.id}"
         values = {"adaptation_id": adaptation_id, "epoch": epoch, "old_learning_rate": old_rate,
                   "new_learning_rate": new_rate, "cause": cause, "timestamp": utc_text(stamp)}

@@ -14,6 +14,7 @@ from keras_prov.data_lineage import DataLineage, evaluate_inputs
 from keras_prov.provenance_callback import ProvenanceCallback
 from keras_prov.run_capture import LINEAGE_TIMEOUT
 from keras_prov.recording_thread import recording
+from keras_prov.steering import SteeringCallback
 
 logger = logging.getLogger("keras_prov")
 
@@ -197,6 +198,8 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
     recorder.last_callback = callback
     added = [callback] + step_metrics_callbacks(callback, settings)
+    steering = SteeringCallback.for_fit(recorder, callback)  # first: it acts before the others see the epoch
+    callbacks = ([steering] if steering else []) + user_callbacks + added
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
@@ -214,6 +217,9 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         if trial is not None:
             trial.fit_raised(error, callback.epochs_recorded)
         raise
+    finally:
+        if steering:
+            steering.close()
     if trial is not None:
         trial.fit_finished(recorder, history)
     from keras_prov.notebook.recorded_history import with_run

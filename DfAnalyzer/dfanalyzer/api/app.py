@@ -13,11 +13,12 @@ from starlette.routing import Route
 from dfanalyzer import __version__
 from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
                             prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema,
-                            searches)
+                            searches, steering)
 from dfanalyzer.api.auth import token_middleware
 from dfanalyzer.errors import DfaError, DiskFull
 from dfanalyzer.ingest import MessageRejected
 from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
+from dfanalyzer.listeners import Listeners
 from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ ROUTERS = [
     run_views.router,
     comparison.router,
     searches.router,
+    steering.router,
 ]
 ROUTERS.append(__import__("dfanalyzer.api.models", fromlist=["router"]).router)  # trained models (keras_prov)
 ROUTERS.append(__import__("dfanalyzer.api.lineage", fromlist=["router"]).router)  # data/code lineage (keras_prov)
@@ -51,6 +53,7 @@ def create_app(store, settings):
     app.state.store = store
     app.state.settings = settings
     app.state.ingestor = SharedDatabaseIngestor(store)
+    app.state.listeners = Listeners(store, settings.lost_after)
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
@@ -65,7 +68,7 @@ def create_app(store, settings):
         return await call_next(request)
 
     if settings.token:
-        app.middleware("http")(token_middleware(settings.token))
+        app.middleware("http")(token_middleware(settings.token, settings.read_token))
     if settings.cors_origins:  # added last: answers browsers' preflight requests before the token check
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=True,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])

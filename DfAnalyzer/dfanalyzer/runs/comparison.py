@@ -1,5 +1,5 @@
-"""Runs side by side: hyperparameters, adaptations, layers, final and test metrics, data, code and
-environment (with the diffs of scripts and package lists), overlaid curves."""
+"""Runs side by side: hyperparameters, adaptations, steering actions, layers, final and test
+metrics, data, code and environment (with the diffs of scripts and package lists), overlaid curves."""
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.runs.lineage_comparison import compare_lineage
 from dfanalyzer.runs.run_detail import RunDetail
@@ -40,6 +40,7 @@ class Comparison:
         rows += _rows("hyperparameter", _union(d["hyperparameters"] for d in details),
                       [d["hyperparameters"] for d in details])
         rows.append(_row("adaptation", "learning-rate adaptations", [_adaptations(d["adaptations"]) for d in details]))
+        rows.append(_row("steering", "steering actions", [_steering(d["steering"]) for d in details]))
         layers = [_layers(d["layers"]) for d in details]
         rows += _rows("layer", _union(layers), layers)
         finals = [{metric: points[-1][1] for metric, points in c["series"].items() if points} for c in curves]
@@ -81,6 +82,17 @@ def _adaptations(adaptations):
     return "; ".join(f"epoch {a.get('epoch'):g}: {a.get('old_learning_rate')} → {a.get('new_learning_rate')}"
                      f" ({a.get('cause')})" if isinstance(a.get("epoch"), (int, float)) else str(a)
                      for a in adaptations) or None
+
+
+def _steering(actions):
+    """"epoch 10: set_learning_rate 0.0123 by alice (applied); ..." of a run's steering actions."""
+    described = []
+    for action in actions:
+        epoch = f"epoch {action['applied_epoch']:g}: " if action.get("applied_epoch") is not None else ""
+        value = f" {action['value']:g}" if action.get("value") is not None else ""
+        note = f" “{action['note']}”" if action.get("note") else ""
+        described.append(f"{epoch}{action['action']}{value} by {action['actor']}{note} ({action['state']})")
+    return "; ".join(described) or None
 
 
 def _layers(layers):

@@ -1,8 +1,9 @@
-"""One run as its page shows it: status, hyperparameters, layers, adaptations, early stopping,
-test results, agents, trained models, errors, and where its PROV documents and graphs are."""
+"""One run as its page shows it: status, hyperparameters, layers, adaptations, steering actions,
+early stopping, test results, agents, trained models, errors, and where its PROV documents and
+graphs are."""
 import json
 
-from dfanalyzer import reading
+from dfanalyzer import reading, steering_actions
 from dfanalyzer.export import registry as document_formats
 from dfanalyzer.runs import status as run_status
 from dfanalyzer.runs.training_sets import (ADAPTATIONS, EARLY_STOPPING, HYPERPARAMETERS, LAYERS, TEST_RESULTS,
@@ -48,6 +49,7 @@ class RunDetail:
             "layers": self._rows(sets, LAYERS, exec_id),
             "adaptations": self._rows(sets, adaptation_set.tag.lower(), exec_id) if adaptation_set else [],
             "early_stopping": self._last_row(sets, EARLY_STOPPING, exec_id),
+            "steering": steering_actions.log(self.store, [exec_id])[exec_id],
             "test": self._last_row(sets, TEST_RESULTS, exec_id),
             "metrics": sets.metric_columns(),
             "agents": self._agents(exec_id),

@@ -7,8 +7,8 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
-                        final: "final metric", test: "test metric", data: "data", code: "code",
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering",
+                        layer: "layer", final: "final metric", test: "test metric", data: "data", code: "code",
                         environment: "environment"};
 
   function colors() {

@@ -1,10 +1,16 @@
 """Soak: many mixed requests against one DfAnalyzer, printing the worker's memory as they go.
 
-Prints figures; asserts nothing. Target: the worker's RSS grows by at most 50 MB between the
-first report (after `--every` requests) and the last.
+Prints figures; asserts nothing. Targets: with worker recycling (`--max-requests`, default
+20,000; 0 turns it off), the service's memory grows by at most 5 MB per 100,000 requests and no
+request fails across the recycles; without it, the worker's RSS grows by at most 50 MB between
+the first report (after `--every` requests) and the last.
+
+Growth with recycling is the slope of a least-squares line through the worker's RSS at every
+report after the first recycle (each worker's memory rises and falls back at its replacement,
+so two single readings would measure where in its life each worker was), plus the supervisor's.
 
     .venv/bin/python bench/soak.py                       # 100,000 requests, RSS every 10,000
-    .venv/bin/python bench/soak.py --requests 10000 --every 2000
+    .venv/bin/python bench/soak.py --requests 30000 --every 1000 --max-requests 5000
 """
 import argparse
 import itertools
@@ -82,30 +88,52 @@ def requests_cycle(url, model_id):
     return itertools.cycle(mix)
 
 
-def worker_rss_mb(data_dir):
+def pid_record(data_dir):
     with open(os.path.join(data_dir, "dfanalyzer.pid")) as handle:
-        worker = json.load(handle)["worker_pid"]
-    with open(f"/proc/{worker}/status") as status:
+        return json.load(handle)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def worker_rss_mb(data_dir):
+    return rss_mb(pid_record(data_dir)["worker_pid"])
+
+
+def slope_per_100k(points):
+    """MB per 100,000 requests of the least-squares line through (requests, MB) points."""
+    if len(points) < 2:
+        return float("nan")
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread * 100_000 if spread else float("nan")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=10_000)
+    parser.add_argument("--max-requests", type=int, default=20_000,
+                        help="the service's --max-requests (worker recycling); 0: no recycling")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         data_dir = str(Path(temporary) / "data")
-        service = ServiceProcess(data_dir).start()
+        service = ServiceProcess(data_dir, extra_args=["--max-requests", str(args.max_requests)]).start()
         try:
             session = requests.Session()
             model_id = prepare(session, service.url)
             mix = requests_cycle(service.url, model_id)
             failures, first_rss, started = {}, None, time.perf_counter()
-            print(f"{'requests':>9} {'worker RSS':>11} {'growth':>9} {'req/s':>7}  failures")
+            supervisor_pid = pid_record(data_dir)["pid"]
+            first_supervisor_rss = rss_mb(supervisor_pid)
+            after_recycle = []  # (requests, worker RSS) once a recycle happened
+            print(f"{'requests':>9} {'worker RSS':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
             for done in range(1, args.requests + 1):
                 name, method, path, body = next(mix)
                 try:
@@ -119,11 +147,22 @@ def main():
                     rss = worker_rss_mb(data_dir)
                     first_rss = first_rss if first_rss is not None else rss
                     rate = done / (time.perf_counter() - started)
-                    print(f"{done:>9,} {rss:>8.1f} MB {rss - first_rss:>+6.1f} MB {rate:>7.0f}  {failures or '-'}",
-                          flush=True)
+                    recycles = pid_record(data_dir).get("recycles", 0)
+                    if recycles:
+                        after_recycle.append((done, rss))
+                    print(f"{done:>9,} {rss:>8.1f} MB {rss - first_rss:>+6.1f} MB {rate:>7.0f} {recycles:>8}  "
+                          f"{failures or '-'}", flush=True)
             health = session.get(service.url + "/health", timeout=60).json()
+            record = pid_record(data_dir)
+            failed = sum(failures.values())
             print(f"worker restarts: {health.get('worker_restarts')}; growth after the first {args.every:,} requests: "
-                  f"{worker_rss_mb(data_dir) - first_rss:+.1f} MB (target <= +50 MB)")
+                  f"{worker_rss_mb(data_dir) - first_rss:+.1f} MB (target <= +50 MB without recycling)")
+            if args.max_requests:
+                supervisor_growth = rss_mb(supervisor_pid) - first_supervisor_rss
+                print(f"worker recycles: {record.get('recycles', 0)} (every {args.max_requests:,} requests); failed "
+                      f"requests: {failed}; worker RSS trend after the first recycle: "
+                      f"{slope_per_100k(after_recycle):+.1f} MB per 100,000 requests over {len(after_recycle)} reports; "
+                      f"supervisor {supervisor_growth:+.1f} MB (targets: <= 5 MB per 100,000 requests, 0 failed)")
         finally:
             service.stop()
 

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
 
 import nbformat
@@ -48,7 +49,7 @@ class Kernel:
         self.client = NotebookClient(self.notebook, kernel_name=KERNEL_NAME, timeout=CELL_SECONDS,
                                      resources={"metadata": {"path": str(cwd)}}, allow_errors=False)
         self.env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-        self._context = None
+        self.seconds = []  # (seconds, first line) of every cell run: where a slow test spends its time
 
     def __enter__(self):
         self.client.km = self.client.create_kernel_manager()
@@ -60,7 +61,9 @@ class Kernel:
         """Executes one cell; returns its outputs (raises CellExecutionError on an exception)."""
         cell = nbformat.v4.new_code_cell(source)
         self.notebook.cells.append(cell)
+        started = time.monotonic()
         self.client.execute_cell(cell, len(self.notebook.cells) - 1)
+        self.seconds.append((round(time.monotonic() - started, 1), source.strip().splitlines()[0][:60]))
         return cell.outputs
 
     def restart(self):
@@ -69,6 +72,7 @@ class Kernel:
         self.client.kc.wait_for_ready(timeout=120)
 
     def __exit__(self, *exc_info):
+        print("cell seconds:", self.seconds)
         try:
             self.client.kc.stop_channels()
         finally:

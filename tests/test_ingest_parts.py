@@ -79,3 +79,32 @@ def test_a_one_row_insert_goes_in_while_a_large_batch_is_written(dfa_service):
     sender.join()
     assert small.ok and finished == ["small", "large"]
     assert dfa_service.query("SELECT COUNT(*) FROM ingested_message")[0][0] == 20001
+
+
+def test_one_row_inserts_go_in_while_a_batch_of_new_tasks_is_written(dfa_service):
+    """Each message a new task (the costly kind): another client's inserts wait for one part of the
+    batch, not for all of it, so several of them in a row finish before it does."""
+    post(dfa_service, "/pde/dataflow/json", SPEC)
+    large = {"messages": [dict(one_row_message(0, exec_tag="new-tasks"),
+                               body=dict(one_row_message(0, exec_tag="new-tasks")["body"], id=f"task-{n}"))
+                          for n in range(4000)]}
+    finished = []
+
+    def send_large():
+        requests.post(dfa_service.url + "/api/v1/ingest", json=large, timeout=600).raise_for_status()
+        finished.append("large")
+
+    sender = threading.Thread(target=send_large)
+    sender.start()
+    while not dfa_service.query("SELECT COUNT(*) FROM ingested_message")[0][0]:
+        pass  # the first part of the large batch is committed: it is being written
+    session = requests.Session()
+    for epoch in range(5):
+        small = session.post(dfa_service.url + "/api/v1/ingest",
+                             json={"messages": [one_row_message(epoch, exec_tag="small")]}, timeout=600)
+        assert small.ok
+        finished.append("small")
+    sender.join()
+    assert finished == ["small"] * 5 + ["large"]
+    assert dfa_service.query("SELECT COUNT(*) FROM task")[0][0] == 4001
+    assert dfa_service.query("SELECT COUNT(*) FROM ingested_message")[0][0] == 4005

@@ -3,8 +3,13 @@ graphs, the web app, training while reading, kernel restarts, two notebooks on o
 
 Each test drives one kernel cell by cell, as a user does; cells report values to the test as
 `@` + JSON lines on stdout and show objects as the notebook would (rich outputs)."""
+import os
+import re
+import subprocess
+import sys
 import textwrap
 
+import nbformat
 import pytest
 import requests
 
@@ -13,6 +18,7 @@ from notebook_kernel import (Kernel, install_kernel_spec, json_lines, png_of_htm
 from service_process import ServiceProcess
 
 TAG = "nbtest"
+EXAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "keras_prov_notebook.ipynb")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -154,12 +160,29 @@ def test_notebook_on_an_embedded_directory(tmp_path):
         assert any(status == "RUNNING" and 0 < epochs < 60 for status, epochs in watched["seen"]), watched
         assert watched["epochs"] == 60 and watched["status"] == "FINISHED"
 
+        # Live curves: redrawn in place while the fit runs, the last drawing with every epoch.
+        outputs = kernel.run("live_model = tiny(0.1)\n"
+                             "with keras.watch(live_model, interval=0.2) as live:\n"
+                             "    live_model.fit(x, y, epochs=40, verbose=0)\n"
+                             "report(updates=live.updates, epochs=live.epochs)")
+        live = json_lines(outputs)[0]
+        assert live["epochs"] == 40 and live["updates"] >= 2, live
+        drawn = rich(outputs, "text/html")
+        assert len(drawn) == 1  # one output, replaced in place
+        png_of_html(drawn[0])
+
         # The web app, served by the kernel itself: the runs page and its data.
         address = web_app_address(kernel)
         page = requests.get(address, timeout=30)
         assert page.status_code == 200 and "Runs" in page.text
         runs = requests.get(address.rstrip("/") + "/api/v1/runs/table", params={"dataflow": TAG}, timeout=30).json()
         assert first in [row["execution"] for row in runs["rows"]]
+
+        # The CLI finds the kernel serving the directory; `dfanalyzer start` on it says where it is served.
+        listed = dfanalyzer("runs", "--url", f"embedded:{data_dir}", "--dataflow", TAG)
+        assert listed.returncode == 0 and first in listed.stdout, listed.stderr
+        refused = dfanalyzer("start", "--data-dir", str(data_dir), "--port", "1")
+        assert refused.returncode == 1 and address.rstrip("/") in refused.stderr, refused.stderr
 
         # After dfa_lib_python.close() the next fit records again, and the web app stays up.
         again = json_lines(kernel.run(textwrap.dedent(f"""
@@ -169,8 +192,14 @@ def test_notebook_on_an_embedded_directory(tmp_path):
             fourth.fit(x, y, epochs=2, verbose=0)
             report(runs=len(keras.runs({TAG!r})), epochs=len(keras.epochs(fourth)))
         """)))[0]
-        assert again == {"runs": 4, "epochs": 2}
+        assert again == {"runs": 5, "epochs": 2}
         assert requests.get(address, timeout=30).status_code == 200
+    unserved = dfanalyzer("runs", "--url", f"embedded:{data_dir}")
+    assert unserved.returncode != 0 and "no process serves" in unserved.stderr and "keras_prov.show()" in unserved.stderr
+
+
+def dfanalyzer(*arguments):
+    return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +215,85 @@ def test_notebook_against_a_service(tmp_path, service):
         check_reading(kernel)
         assert web_app_address(kernel) == service.url + "/"
     assert requests.get(service.url + "/", timeout=30).status_code == 200
+
+
+def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
+    data_dir = tmp_path / "dfa-data"
+    url = f"embedded:{data_dir}"
+    with Kernel(tmp_path) as first:
+        first.run(setup_cell(url, tmp_path / "spool-1"))
+        # The kernel dies before sending anything (a spooling client only): its records wait in the spool.
+        unsent = json_lines(first.run(
+            "import dfa_lib_python\n"
+            "dfa_lib_python.connect(os.environ['DFA_URL'], start_sender=False)\n"
+            "history = tiny(0.1).fit(x, y, epochs=3, verbose=0)\n"
+            "report(run=history.provenance_run.execution)"))[0]["run"]
+        first.restart()
+        first.run(setup_cell(url, tmp_path / "spool-1"))
+        replayed = json_lines(first.run(f"table = keras.runs({TAG!r})\n"
+                                        "report(runs=list(table.execution), epochs=list(table.epochs))"))[0]
+        assert replayed == {"runs": [unsent], "epochs": [3]}
+
+        # A second notebook on the same directory reads and records through the first kernel.
+        with Kernel(tmp_path) as second:
+            second.run(setup_cell(url, tmp_path / "spool-2"))
+            shared = json_lines(second.run(textwrap.dedent(f"""
+                seen = list(keras.runs({TAG!r}).execution)
+                mine = tiny(0.2).fit(x, y, epochs=2, verbose=0)
+                report(seen=seen, mine=mine.provenance_run.execution, epochs=len(keras.epochs(mine)))
+            """)))[0]
+            assert shared["seen"] == [unsent] and shared["epochs"] == 2
+            both = json_lines(first.run(f"report(runs=sorted(keras.runs({TAG!r}).execution))"))[0]["runs"]
+            assert both == sorted([unsent, shared["mine"]])
+
+            # The first kernel restarted in the middle of a fit: the second goes on, alone, with every row.
+            first.run("import threading\n"
+                      "long_run = tiny(0.1)\n"
+                      "threading.Thread(target=long_run.fit, args=(x, y), kwargs=dict(epochs=500, verbose=0)).start()\n"
+                      "import time\n"
+                      "def stored_epochs(model):\n"
+                      "    try:\n"
+                      "        return len(keras.epochs(model))\n"
+                      "    except keras.notebook.ReadError:  # not stored yet\n"
+                      "        return 0\n"
+                      "while stored_epochs(long_run) < 2:\n"
+                      "    time.sleep(0.2)")
+            first.restart()
+            after = json_lines(second.run(textwrap.dedent(f"""
+                again = tiny(0.3).fit(x, y, epochs=2, verbose=0)
+                table = keras.runs({TAG!r})
+                report(runs=dict(zip(table.execution, table.epochs.astype(int))), again=again.provenance_run.execution)
+            """)))[0]
+            assert len(after["runs"]) == 4
+            assert after["runs"][unsent] == 3 and after["runs"][shared["mine"]] == 2 and after["runs"][after["again"]] == 2
+            interrupted = [epochs for run, epochs in after["runs"].items()
+                           if run not in (unsent, shared["mine"], after["again"])]
+            assert 0 < interrupted[0] < 500
+
+
+def test_example_notebook_runs_top_to_bottom(tmp_path):
+    notebook = nbformat.read(EXAMPLE, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "commit the example without outputs"
+    with Kernel(tmp_path, {"DFA_URL": f"embedded:{tmp_path / 'data'}", "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
+        outputs = {cell.source.splitlines()[0]: kernel.run(cell.source)
+                   for cell in notebook.cells if cell.cell_type == "code"}
+        print("example notebook: %.1f s in its cells" % sum(seconds for seconds, _ in kernel.seconds))
+        watched = rich(outputs["def digits_model(learning_rate):"], "text/html")
+        png_of_html(watched[0])
+        shown = rich(outputs["history"], "text/html")[0]
+        assert "digits_notebook" in shown and "FINISHED" in shown and "hidden_units" in shown
+        png_of_html(shown)
+        table = rich(outputs['keras.runs("digits_notebook", mode="best")'], "text/html")[0]
+        well_formed_html(table)
+        assert len(set(re.findall(r"digits_notebook-[0-9T]+-[0-9a-f]+", table))) == 2
+        epochs = outputs["epochs = keras.epochs(history)"]
+        assert rich(epochs, "image/png") and ">12.0<" in rich(epochs, "text/html")[0]  # the last of 12 epochs
+        assert "val_accuracy" in rich(outputs["keras.query('SELECT epoch, val_accuracy FROM digits_notebook.otrainingmodel '"],
+                                      "text/html")[0]
+        compared = rich(outputs["side_by_side = keras.compare([history, history_slow])"], "text/html")[0]
+        assert "learning_rate" in compared
+        well_formed_svg(rich(outputs["keras.graph(history)"], "image/svg+xml")[0])
+        address = text_of(outputs["keras.show()"]).strip().split(": ", 1)[1]
+        page = requests.get(address, timeout=30)
+        assert page.status_code == 200 and "Runs" in page.text

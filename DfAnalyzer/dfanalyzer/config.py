@@ -5,6 +5,7 @@ Flags win over environment variables, which win over the defaults.
 import os
 from dataclasses import dataclass
 
+from dfanalyzer.disk_space import DEFAULT_MIN_FREE, min_free_from, parse_size
 from dfanalyzer.errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,6 +32,12 @@ class Settings:
             SQL on a server (`DFA_MONETDB_READER_URL`); default: `dfanalyzer_reader`, created by the service.
         models_path: where trained model files live (`DFA_MODELS_DIR`), default `<data_dir>/models`;
             every service of one MonetDB database must be given the same (shared) folder.
+        min_free: bytes the service keeps free on the disks of the database and the models
+            (`DFA_MIN_FREE`, e.g. "1GB"); writing more answers 507 (see disk_space). 0: no check.
+        max_requests: the worker is replaced, gracefully, after serving this many requests
+            (`DFA_MAX_REQUESTS`); 0: never.
+        max_rss: the worker is replaced, gracefully, once its resident memory passes this many
+            bytes (`DFA_MAX_RSS`, e.g. "2GB"); 0: never.
     """
 
     host: str = DEFAULT_HOST
@@ -42,10 +49,14 @@ class Settings:
     cors_origins: tuple = ()
     monetdb_reader_url: str | None = None
     models_path: str | None = None
+    min_free: int = DEFAULT_MIN_FREE
+    max_requests: int = 0
+    max_rss: int = 0
 
     @classmethod
     def from_sources(cls, host=None, port=None, data_dir=None, monetdb_url=None, token=None, insecure=False,
-                     cors_origins=None, environ=os.environ, monetdb_reader_url=None, models_dir=None):
+                     cors_origins=None, environ=os.environ, monetdb_reader_url=None, models_dir=None,
+                     min_free=None, max_requests=None, max_rss=None):
         models_path = models_dir or environ.get("DFA_MODELS_DIR")
         origins = cors_origins or environ.get("DFA_CORS_ORIGINS") or ""
         if isinstance(origins, str):
@@ -60,6 +71,9 @@ class Settings:
             cors_origins=tuple(origin for origin in origins if origin),
             monetdb_reader_url=monetdb_reader_url or environ.get("DFA_MONETDB_READER_URL") or None,
             models_path=os.path.abspath(models_path) if models_path else None,
+            min_free=min_free_from(min_free, environ),
+            max_requests=int(max_requests if max_requests is not None else environ.get("DFA_MAX_REQUESTS") or 0),
+            max_rss=_size(max_rss if max_rss is not None else environ.get("DFA_MAX_RSS"), "--max-rss"),
         )
 
     @property
@@ -82,7 +96,9 @@ class Settings:
         environment = dict(environ)
         for name, value in (("DFA_MONETDB_URL", self.monetdb_url), ("DFA_TOKEN", self.token),
                             ("DFA_CORS_ORIGINS", ",".join(self.cors_origins)),
-                            ("DFA_MONETDB_READER_URL", self.monetdb_reader_url), ("DFA_MODELS_DIR", self.models_path)):
+                            ("DFA_MONETDB_READER_URL", self.monetdb_reader_url), ("DFA_MODELS_DIR", self.models_path),
+                            ("DFA_MIN_FREE", str(self.min_free)), ("DFA_MAX_REQUESTS", str(self.max_requests)),
+                            ("DFA_MAX_RSS", str(self.max_rss))):
             environment.pop(name, None)
             if value:
                 environment[name] = value
@@ -107,3 +123,10 @@ class Settings:
     @property
     def url(self):
         return f"http://{self.host}:{self.port}"
+
+
+def _size(value, option):
+    """Bytes of a size given as a number or a text such as "2GB"; 0 when not given."""
+    if value is None or value == "":
+        return 0
+    return value if isinstance(value, int) else parse_size(value, option)

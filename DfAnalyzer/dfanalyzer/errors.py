@@ -59,5 +59,18 @@ class WriteConflict(StoreUnavailable):
     retry_after = 1
 
 
+class DiskFull(StoreUnavailable):
+    """The disk of a directory the service writes to is nearly full (HTTP 507 with Retry-After):
+    nothing of the request was stored, and writing resumes by itself once space is freed."""
+
+    status_code = 507
+    retry_after = 10
+
+    def __init__(self, message, directory=None, free_bytes=None):
+        super().__init__(message)
+        self.directory = directory
+        self.free_bytes = free_bytes
+
+
 class ConfigurationError(DfaError):
     """The service was started with settings it refuses (e.g. open to the network without a token)."""

@@ -36,6 +36,8 @@ class InProcessService:
     Args:
         store: the open `dfanalyzer.store.Store` of the data directory.
         data_dir: the data directory (where the trained models and the address record live).
+        ingestor: the `SharedDatabaseIngestor` this process already writes the store with
+            (embedded MonetDB has one writer); default: a new one.
         host: address to bind; loopback by default (there is no token).
 
     Example:
@@ -44,8 +46,9 @@ class InProcessService:
         service.stop()
     """
 
-    def __init__(self, store, data_dir, host="127.0.0.1"):
+    def __init__(self, store, data_dir, ingestor=None, host="127.0.0.1"):
         self.store = store
+        self.ingestor = ingestor
         self.data_dir = os.path.abspath(data_dir)
         self.host = host
         self.port = None
@@ -72,6 +75,8 @@ class InProcessService:
         self.port = listener.getsockname()[1]
         settings = Settings(host=self.host, port=self.port, data_dir=self.data_dir)
         app = create_app(self.store, settings)
+        if self.ingestor is not None:
+            app.state.ingestor = self.ingestor
         config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         # uvicorn leaves signals alone off the main thread: the kernel keeps its own handlers.

@@ -6,6 +6,7 @@ import re
 import shutil
 import tempfile
 
+from dfanalyzer.disk_space import DiskSpace
 from dfanalyzer.errors import Conflict, InvalidInput, NotFound
 from dfanalyzer.identifiers import check_tag
 from dfanalyzer.store.retry import retrying
@@ -39,9 +40,10 @@ class ModelStore:
         {'id': 1, 'path': 'alexnet/alexnet-run-1/1/model.keras', 'size_bytes': 52311, ...}
     """
 
-    def __init__(self, store, models_dir):
+    def __init__(self, store, models_dir, min_free=0):
         self.store = store
         self.models_dir = os.path.abspath(models_dir)
+        self.disk_space = DiskSpace(min_free, [self.models_dir])
 
     @staticmethod
     def relative_path(dataflow, exec_tag, task, file_name):
@@ -75,16 +77,23 @@ class ModelStore:
         self._check_format(file_format)
         self._known_execution(dataflow, exec_tag)  # before writing anything
         target = self.absolute_path(relative)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self.disk_space.check(needed=_size_of(source))
         digest = hashlib.sha256()
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".upload-")
         try:
-            with os.fdopen(handle, "wb") as out:
-                for block in iter(lambda: source.read(1 << 20), b""):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".upload-")
+        except OSError as error:
+            raise self.disk_space.explains(error) or error
+        try:
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    for block in iter(lambda: source.read(1 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as error:  # the disk filled meanwhile: the partial file goes (below)
+                raise self.disk_space.explains(error) or error
             if sha256 and sha256.lower() != digest.hexdigest():
                 raise InvalidInput(f"{file_name}: the received bytes have sha256 {digest.hexdigest()}, not the "
                                    f"announced {sha256}; the upload was incomplete or altered, send it again")
@@ -243,3 +252,14 @@ def sha256_of(path):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _size_of(source):
+    """Bytes left to read in a seekable file object; 0 when it cannot tell."""
+    try:
+        position = source.tell()
+        size = source.seek(0, os.SEEK_END) - position
+        source.seek(position)
+        return size
+    except (OSError, AttributeError, ValueError):
+        return 0

@@ -18,9 +18,10 @@ import uvicorn
 
 from dfanalyzer.api.app import create_app
 from dfanalyzer.config import Settings
-from dfanalyzer.errors import DfaError
+from dfanalyzer.errors import DfaError, DiskFull
+from dfanalyzer.recycling import Recycling
 from dfanalyzer.store import open_store
-from dfanalyzer.supervisor import STARTUP_FAILURE_EXIT, STOP_SECONDS
+from dfanalyzer.supervisor import DISK_FULL_EXIT, RECYCLE_DRAIN_SECONDS, STARTUP_FAILURE_EXIT, STOP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,14 @@ def serve(settings, fd, query_timeout, restarts):
     """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
     try:
         store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
-                           monetdb_reader_url=settings.monetdb_reader_url, wait_for_server=True)
+                           monetdb_reader_url=settings.monetdb_reader_url, wait_for_server=True,
+                           min_free=settings.min_free)
     except DfaError as error:
-        print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
-        return STARTUP_FAILURE_EXIT
+        try:
+            print(f"dfanalyzer start: {error}", file=sys.stderr, flush=True)
+        except OSError:
+            pass  # the log's disk is full too
+        return DISK_FULL_EXIT if isinstance(error, DiskFull) else STARTUP_FAILURE_EXIT
     app = create_app(store, settings)
     app.state.worker_restarts = restarts
     # What exists now (modules, the app, the store) lives as long as the process. Frozen, it is
@@ -74,18 +79,41 @@ def serve(settings, fd, query_timeout, restarts):
     if query_timeout:
         threading.Thread(target=_watch_queries, args=(store, query_timeout), daemon=True,
                          name="query-watchdog").start()
+    if settings.max_requests or settings.max_rss:
+        app = Recycling(app, settings.max_requests, settings.max_rss)
     config = uvicorn.Config(app, log_level="warning", access_log=False, backlog=2048,
                             timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    server = uvicorn.Server(config)
     # uvicorn handles SIGTERM, shuts down, then raises the signal again for the handler it found:
     # with the default one the process would die there, before the store below is closed.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.signal(signal.SIGHUP, lambda signum, frame: _drain(server))
     try:
-        uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
+        server.run(sockets=[socket.socket(fileno=fd)])
     finally:
         if not store.close(timeout=CLOSE_SECONDS):
             log.warning("a query was still running at stop; the worker exits without closing the engine "
                         "(committed data is in MonetDB's write-ahead log)")
     return 0
+
+
+def _drain(server):
+    """The supervisor has a successor ready: stop accepting, let the requests in flight finish
+    (longer than at a stop: nobody is waiting for this process to end), then close the store."""
+    server.config.timeout_graceful_shutdown = RECYCLE_DRAIN_SECONDS - CLOSE_SECONDS - 1
+    server.should_exit = True
+
+
+def _wait_for_turn(handover):
+    """A successor (supervisor._recycle): say it is ready, then wait until the worker it replaces
+    has closed the store. False when the supervisor gave up on it (the pipe closed)."""
+    go_fd, ready_fd = (int(fd) for fd in handover.split(","))
+    os.write(ready_fd, b"r")
+    os.close(ready_fd)
+    try:
+        return os.read(go_fd, 1) == b"g"
+    finally:
+        os.close(go_fd)
 
 
 def main(argv=None):
@@ -96,8 +124,11 @@ def main(argv=None):
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--query-timeout", type=int, required=True)
     parser.add_argument("--restarts", type=int, default=0)
+    parser.add_argument("--handover", help="GO_FD,READY_FD: start as the successor of a recycled worker")
     args = parser.parse_args(argv)
     _die_with_supervisor()
+    if args.handover and not _wait_for_turn(args.handover):
+        os._exit(0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir)
     code = serve(settings, args.fd, args.query_timeout, args.restarts)

@@ -250,8 +250,8 @@ class Sender(threading.Thread):
         if self.down_since is None:
             self.down_since = time.time()
             logger.warning(
-                "dfa_lib_python: DfAnalyzer at %s is not reachable (%s). Provenance records are kept in %s "
-                "and sent when it is back; your program goes on.", self.client.url, reason, self.client.spool_dir)
+                "dfa_lib_python: DfAnalyzer at %s is not reachable or cannot store now (%s). Provenance records "
+                "are kept in %s and sent when it can; your program goes on.", self.client.url, reason, self.client.spool_dir)
         # New records do not shorten the wait (they are safe in the spool); flush() and close() do.
         deadline = time.monotonic() + self._retry_delay()
         while not (self.retry_now or self.stop_now):

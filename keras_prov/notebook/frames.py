@@ -130,7 +130,7 @@ def compare(runs, dataflow=None, url=None):
 
 def execution_of(run, dataflow=None, url=None):
     """(execution tag, dataflow tag or None, url or None) of what a user calls a run: a tag, a
-    `Run`, a model that records, or the History its fit returned."""
+    `Run`, a model that records, the History its fit returned, or a `keras_prov.start_run(...)`."""
     from keras_prov.notebook.inline_run import Run
 
     if isinstance(run, str):
@@ -140,6 +140,9 @@ def execution_of(run, dataflow=None, url=None):
         found = found()
     if isinstance(run, Run):
         found = run
+    exec_tag = getattr(run, "exec_tag", None)
+    if found is None and isinstance(exec_tag, str):  # keras_prov.start_run(...) and other recorders
+        return exec_tag, dataflow or getattr(run, "dataflow_tag", None), url
     if not isinstance(found, Run):
         raise TypeError(f"{run!r} names no run: give an execution tag, keras_prov.run(...), a model that records "
                         "provenance, or what its fit returned")

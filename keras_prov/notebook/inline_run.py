@@ -79,14 +79,19 @@ class Run:
 
 
 def run(execution=None, dataflow=None, url=None):
-    """The run `execution` (a tag), or the newest run of `dataflow` (default: of the newest
-    dataflow) when None; shown inline in a notebook.
+    """The run `execution` (a tag, a recording model, what its fit returned, a
+    `keras_prov.start_run(...)`), or the newest run of `dataflow` (default: of the newest dataflow)
+    when None; shown inline in a notebook.
 
     Example:
         keras_prov.run()                       # the run just trained
     """
+    if isinstance(execution, Run):
+        return execution
     if execution is not None:
-        return Run(execution, dataflow, url)
+        from keras_prov.notebook.frames import execution_of
+
+        return Run(*execution_of(execution, dataflow, url))
     page = Source(url).get("/api/v1/runs/table", dataflow=dataflow, sort="start", desc="true", limit=1)
     if not page["rows"]:
         from keras_prov.notebook.source import ReadError

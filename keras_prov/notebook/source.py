@@ -54,7 +54,7 @@ class Source:
     def __init__(self, url=None, flush=True):
         self.configured = configured_url(url)
         if flush:
-            _flush_own_records()
+            _flush_own_records(own_address=url is None)
         if self.configured.startswith("embedded:"):
             self.url = embedded_service_url(self.configured[len("embedded:"):])
         else:
@@ -104,11 +104,15 @@ def _plain(params):
     return {key: value for key, value in params.items() if value is not None}
 
 
-def _flush_own_records():
+def _flush_own_records(own_address):
+    """Waits for this process's records. Reading where this process records makes its client
+    when there is none yet, which sends what an earlier kernel left unsent in the spool."""
     import dfa_lib_python
 
     if dfa_lib_python.get_client(create=False) is None:
-        return
+        if not own_address:
+            return
+        dfa_lib_python.get_client()
     import keras_prov
 
     if not keras_prov.flush(FLUSH_SECONDS):
@@ -140,10 +144,10 @@ def embedded_service_url(data_dir):
 
         transport = EmbeddedTransport(data_dir)
         try:
-            store = transport.store
+            store, ingestor = transport.store, transport.ingestor
         except Unavailable as error:
             raise ReadError(f"cannot read {data_dir}: {error}") from None
-        service = InProcessService(store, data_dir).start()
+        service = InProcessService(store, data_dir, ingestor).start()
         _services[data_dir] = (service, transport)
         _stop_before_exit()
         logger.info("keras_prov: serving %s at %s from this process", data_dir, service.url)

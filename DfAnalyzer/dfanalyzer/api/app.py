@@ -1,6 +1,7 @@
 """The FastAPI application: routers, error answers, and the store it serves."""
 import logging
 import re
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -10,12 +11,13 @@ from dfanalyzer import __version__
 from dfanalyzer.api import (comparison, dataflows, executions, health, ingest, openapi_document, path_query, pde,
                             prov, prov_graph_json, query, run_views, runs_table, saved_queries, schema)
 from dfanalyzer.api.auth import token_middleware
-from dfanalyzer.errors import DfaError
+from dfanalyzer.errors import DfaError, DiskFull
 from dfanalyzer.ingest import MessageRejected
 from dfanalyzer.ingest.shared_database import SharedDatabaseIngestor
 from dfanalyzer.web import mount_web
 
 log = logging.getLogger(__name__)
+DISK_FULL_LOG_SECONDS = 60
 
 ROUTERS = [
     health.router,
@@ -66,9 +68,15 @@ def create_app(store, settings):
     async def rejected_message(request: Request, error: MessageRejected):
         return JSONResponse({"detail": {"error": str(error), "message_id": error.message_id}}, status_code=422)
 
+    disk_full_logged = [0.0]
+
     @app.exception_handler(DfaError)
     async def dfa_error(request: Request, error: DfaError):
-        if error.status_code >= 500:
+        if isinstance(error, DiskFull):  # every write says it until space is freed: logged now and then
+            if time.monotonic() - disk_full_logged[0] > DISK_FULL_LOG_SECONDS:
+                disk_full_logged[0] = time.monotonic()
+                log.error("%s %s: %s", request.method, request.url.path, error)
+        elif error.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, error)
         retry_after = getattr(error, "retry_after", None)
         return JSONResponse({"detail": str(error)}, status_code=error.status_code,

@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from dfanalyzer.api.deps import get_ingestor
+from dfanalyzer.api.responses import error_responses
 from dfanalyzer.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])
@@ -35,12 +36,17 @@ _BODY_SCHEMA["properties"]["messages"]["items"] = _BODY_SCHEMA.pop("$defs")["Ing
 _BODY_DOCUMENTATION = {"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}}
 
 
-@router.post("/ingest", response_model=IngestAnswer, openapi_extra=_BODY_DOCUMENTATION)
+@router.post("/ingest", response_model=IngestAnswer, openapi_extra=_BODY_DOCUMENTATION,
+             responses=error_responses(507))
 async def ingest(request: Request, ingestor=Depends(get_ingestor)):
     """Stores the batch, each id once, in transactions of a fraction of a second (other clients'
     writes go in between). A bad message gets 422 naming its id: the messages before it may be
-    stored, none after it; the batch re-sent without it stores the rest, each id once."""
-    batch = _parsed(await request.body())
+    stored, none after it; the batch re-sent without it stores the rest, each id once. A nearly
+    full disk gets 507 with Retry-After (nothing of the batch stored): send it again later."""
+    body = await request.body()
+    # Refused before parsing when the disk could not take it (its rows, then the log of them).
+    ingestor.check_space(needed=2 * len(body))
+    batch = _parsed(body)
     if not isinstance(batch, dict) or not isinstance(batch.get("messages"), list):
         raise InvalidInput('the body must be {"messages": [{id, kind, body}, ...]}')
     result = await run_in_threadpool(ingestor.ingest_batch, batch["messages"])

@@ -50,7 +50,7 @@ class ModelList(BaseModel):
 
 
 def _models(store, settings):
-    return ModelStore(store, settings.models_dir)
+    return ModelStore(store, settings.models_dir, min_free=settings.min_free)
 
 
 def _model_id():
@@ -58,7 +58,7 @@ def _model_id():
 
 
 @router.post("/models", status_code=201, response_model=ModelDescription,
-             responses=error_responses(404, 409, 415, 422),
+             responses=error_responses(404, 409, 415, 422, 507),
              openapi_extra={"requestBody": {"required": True, "content": {
                  UPLOAD_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_model(request: Request,

@@ -13,6 +13,8 @@ DESCRIPTIONS = {
     415: "the request body has the wrong content type",
     422: "the request is malformed or one of its values is invalid",
     503: "the store cannot be reached",
+    507: "the disk of the data (or models) directory is nearly full: nothing was stored; send again after "
+         "Retry-After seconds (writing resumes by itself once space is freed)",
 }
 
 

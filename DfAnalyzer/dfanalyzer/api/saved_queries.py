@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from dfanalyzer import paper_analyses, reading, saved_queries
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse
+from dfanalyzer.api.responses import error_responses
 
 QUERY_ID = Path(..., ge=1, le=2**63 - 1, description="the id GET /api/v1/saved-queries lists")
 
@@ -49,7 +50,7 @@ def list_saved_queries(dataflow: str = Query(None, description="only this datafl
     return SafeJSONResponse({"saved": saved_queries.list_saved(store), "examples": examples})
 
 
-@router.post("", response_model=SavedQuery)
+@router.post("", response_model=SavedQuery, responses=error_responses(507))
 def save_query(request: SavedQueryRequest, store=Depends(get_store)):
     return SafeJSONResponse(saved_queries.save(store, request.name, request.sql))
 
@@ -59,7 +60,7 @@ def saved_query(query_id: int = QUERY_ID, store=Depends(get_store)):
     return SafeJSONResponse(saved_queries.get_saved(store, query_id))
 
 
-@router.delete("/{query_id}", response_model=DeletedAnswer)
+@router.delete("/{query_id}", response_model=DeletedAnswer, responses=error_responses(507))
 def delete_query(query_id: int = QUERY_ID, store=Depends(get_store)):
     saved_queries.delete(store, query_id)
     return SafeJSONResponse({"deleted": query_id})

@@ -46,13 +46,34 @@ def service_url(url=None):
     """--url, else DFA_URL (the variable the original clients use), else the default address."""
     url = url or os.environ.get("DFA_URL") or DEFAULT_URL
     if url.startswith("embedded:"):
-        raise ServiceError(f"DFA_URL={url} names an embedded database; CLI commands talk to a running service: "
-                           "start one with `dfanalyzer start --data-dir <dir>` and pass --url")
+        return embedded_directory_url(url[len("embedded:"):])
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ServiceError(f"{url!r} is not the address of a service; write it as http://host:port, "
                            f"e.g. {DEFAULT_URL} (--url or DFA_URL)")
     return url.rstrip("/")
+
+
+def embedded_directory_url(data_dir):
+    """The address of the process serving an embedded data directory: the notebook kernel that
+    holds it (keras_prov serves it from the kernel) or a `dfanalyzer start --data-dir` service."""
+    from dfanalyzer.in_process_service import read_record
+    from dfanalyzer.supervisor import read_pid_record
+
+    data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else ""
+    if not data_dir:
+        raise ServiceError("embedded: needs the data directory, e.g. --url embedded:/content/dfa-data")
+    record = read_record(data_dir)
+    if record:
+        return record["url"]
+    service = read_pid_record(os.path.join(data_dir, "dfanalyzer.pid"))
+    if service:
+        host = "127.0.0.1" if service.get("host") in (None, "", "0.0.0.0", "::") else service["host"]
+        return f"http://{host}:{service['port']}"
+    raise ServiceError(f"no process serves the embedded data directory {data_dir} now. While a notebook records "
+                       "into it, run keras_prov.show() (or any keras_prov.runs()) there: its kernel then serves it "
+                       f"and this command finds it. Otherwise start a service on it: `dfanalyzer start --data-dir "
+                       f"{data_dir}`")
 
 
 def add_url_option(parser):

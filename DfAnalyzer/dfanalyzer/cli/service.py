@@ -26,7 +26,23 @@ def add_address_options(parser):
 
 def settings_from(args):
     return Settings.from_sources(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 **storage_settings(args), **_access_options(args))
+                                 **storage_settings(args), **_access_options(args), **_worker_options(args))
+
+
+def add_worker_options(parser):
+    parser.add_argument("--min-free", help="free space to keep on the disks of the data and the models, e.g. 1GB, "
+                                           "500MB, 0 for no check; below it ingestion answers 507 until space is "
+                                           "freed (default: $DFA_MIN_FREE or 1GB)")
+    parser.add_argument("--max-requests", type=int,
+                        help="replace the worker process, without failing a request, after it served this many "
+                             "requests (default: $DFA_MAX_REQUESTS or 0, never)")
+    parser.add_argument("--max-rss", help="replace the worker process, without failing a request, once its memory "
+                                          "passes this size, e.g. 2GB (default: $DFA_MAX_RSS or 0, never)")
+
+
+def _worker_options(args):
+    return {"min_free": getattr(args, "min_free", None), "max_requests": getattr(args, "max_requests", None),
+            "max_rss": getattr(args, "max_rss", None)}
 
 
 def add_access_options(parser):
@@ -51,6 +67,7 @@ def register(subcommands):
     start.add_argument("--foreground", action="store_true", help="serve in this process until interrupted")
     start.add_argument("--query-timeout", type=int, default=DEFAULT_QUERY_TIMEOUT,
                        help="seconds a user query may run before it is stopped (default: $DFA_QUERY_TIMEOUT or 30)")
+    add_worker_options(start)
     add_access_options(start)
     start.set_defaults(run=run_start)
     stop = subcommands.add_parser("stop", help="stop the service of a data directory / port")
@@ -89,6 +106,14 @@ def _pid_record(settings):
 def run_start(args):
     settings = settings_from(args)
     settings.check_exposure()
+    from dfanalyzer.in_process_service import read_record
+
+    notebook = read_record(settings.data_dir)
+    if notebook:
+        print(f"the data directory {settings.data_dir} is held by process {notebook['pid']} (a notebook kernel), "
+              f"which serves it at {notebook['url']}: open that address, or give CLI commands --url {notebook['url']} "
+              f"(or --url embedded:{settings.data_dir})", file=sys.stderr)
+        return 1
     if args.foreground:
         from dfanalyzer.supervisor import Supervisor
 

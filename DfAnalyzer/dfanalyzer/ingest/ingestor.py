@@ -2,7 +2,7 @@
 import time
 from dataclasses import dataclass, field
 
-from dfanalyzer.errors import DfaError, InvalidInput, NotFound
+from dfanalyzer.errors import DfaError, InvalidInput, NotFound, StoreUnavailable
 from dfanalyzer.identifiers import check_label
 from dfanalyzer.ingest.catalog import load_dataflow
 from dfanalyzer.ingest.executions import save_agents
@@ -76,13 +76,26 @@ class Ingestor:
         batch never keeps other clients' writes waiting long. A bad message raises
         MessageRejected: the messages before it may be stored already, none after it; sending
         the batch again without it stores the rest, each id once."""
-        messages = self._validated(messages)
+        remaining = self.validated(messages)
         result = BatchResult()
-        remaining = messages
         while remaining:
-            with self._transaction() as tx:
-                remaining = self._ingest_part(tx, remaining, result)
+            part, remaining = self.ingest_one_part(remaining)
+            result.acknowledged += part.acknowledged
+            result.duplicates += part.duplicates
         return result
+
+    def validated(self, messages):
+        """The batch's messages, ids as text, once each has an id, a kind and a body; raises
+        InvalidInput (or MessageRejected naming the message) otherwise. Nothing is stored."""
+        return self._validated(messages)
+
+    def ingest_one_part(self, messages):
+        """Stores `validated` messages, in order, in one transaction of about TRANSACTION_SECONDS
+        (at least one message); returns (BatchResult of the messages stored, the messages left)."""
+        result = BatchResult()
+        with self._transaction() as tx:
+            remaining = self._ingest_part(tx, messages, result)
+        return result, remaining
 
     def _ingest_part(self, tx, messages, result):
         """Stores messages until the transaction has run TRANSACTION_SECONDS; returns the rest."""
@@ -101,6 +114,8 @@ class Ingestor:
                     continue
                 try:
                     self._apply(tx, message)
+                except StoreUnavailable:
+                    raise  # the store's fault (a full disk, a lost server), never the message's
                 except DfaError as error:
                     raise MessageRejected(message["id"], error) from error
                 seen.add(message["id"])

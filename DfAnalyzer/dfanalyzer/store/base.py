@@ -88,6 +88,10 @@ class Store(abc.ABC):
         store can avoid it (GET /health)."""
         self.read("SELECT 1")
 
+    def check_space(self, needed=0):
+        """Raises DiskFull when writing `needed` more bytes would leave the store's disk too
+        full; a store whose disk is elsewhere (a MonetDB server) does not check."""
+
     def user_query_scope(self):
         """A QueryScope for the user queries of one request."""
         return QueryScope()

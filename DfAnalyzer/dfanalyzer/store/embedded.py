@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 
+from dfanalyzer.disk_space import DiskSpace
 from dfanalyzer.errors import QueryCancelled, QueryRejected, StoreUnavailable
 from dfanalyzer.identifiers import quote
 from dfanalyzer.store.base import Store, Transaction, plain_value
@@ -38,10 +39,10 @@ class _EmbeddedTransaction(Transaction):
         if sql.lstrip()[:6].upper().startswith(DDL_PREFIXES):
             self.changed_tables = True
             self.store._schema_changed()
-        self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
+        self._call(lambda connection: connection.run(sql, params))
 
     def fetch(self, sql, params=()):
-        result = self.store._writer.call(lambda connection: connection.run(sql, params), keep_open=True)
+        result = self._call(lambda connection: connection.run(sql, params))
         return [tuple(plain_value(v) for v in row) for row in result.rows]
 
     def append(self, schema, table, columns, kinds):
@@ -53,6 +54,7 @@ class _EmbeddedTransaction(Transaction):
         # them (seen on a column added by ALTER TABLE and on a new table's first rows), which
         # lost the consumer links (`<transformation>_task_id IS NULL` updates found no rows).
         # All in one call of the writer session: each call is a hand-over between threads.
+        self.store.disk_space.check()  # while writing: the disk may fill during a long batch
         inserts = [_inserts(schema, table, columns, kinds) for schema, table, columns, kinds in appends]
 
         def insert_all(connection):
@@ -62,7 +64,13 @@ class _EmbeddedTransaction(Transaction):
                     connection.run_columns(sql, values, start, size)
                     start += size
 
-        self.store._writer.call(insert_all, keep_open=True)
+        self._call(insert_all)
+
+    def _call(self, work):
+        try:
+            return self.store._writer.call(work, keep_open=True)
+        except EngineError as error:
+            raise self.store._disk_full_or(error) from error
 
 
 def _inserts(schema, table, columns, kinds):
@@ -131,9 +139,11 @@ class EmbeddedStore(Store):
         query_timeout: seconds after which the engine aborts a user query (an `isolated` read).
         query_result_bytes: memory one user query's rows may take once converted; a larger
             result is refused with QueryRejected.
+        min_free: bytes of its disk that writes leave free; a write that would leave less
+            raises DiskFull, as does one the engine fails for want of space (see disk_space).
     """
 
-    def __init__(self, database_dir, query_timeout=30, query_result_bytes=100 * 2**20):
+    def __init__(self, database_dir, query_timeout=30, query_result_bytes=100 * 2**20, min_free=0):
         if ffi is None:
             raise StoreUnavailable(
                 "embedded MonetDB (monetdbe) is not installed; run `bash scripts/bootstrap.sh`, or use a "
@@ -147,6 +157,7 @@ class EmbeddedStore(Store):
         self._schema_version = 0
         self._heap_lock = HeapLock()
         self._query_starts = {}  # session thread -> when its user query started
+        self.disk_space = DiskSpace(0, [database_dir])  # the catalog's creation (at opening) is not refused
         self._anchor = self._writer = None
         self._service_readers = self._query_readers = _SessionPool([])
         try:
@@ -160,10 +171,12 @@ class EmbeddedStore(Store):
                 [self._session(f"monetdbe-query-{n}", query_timeout) for n in range(QUERY_READERS)])
         except Exception as error:
             self.close()
-            if isinstance(error, StoreUnavailable):
-                raise
+            full = DiskSpace(min_free, [database_dir]).explains(error)  # MonetDB cannot start on a full disk
+            if full or isinstance(error, StoreUnavailable):
+                raise full or error
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {error}") from error
         self.create_catalog()
+        self.disk_space = DiskSpace(min_free, [database_dir])
 
     def create_catalog(self):
         super().create_catalog()
@@ -276,13 +289,22 @@ class EmbeddedStore(Store):
                              "(`dfanalyzer start --query-timeout`); make it cheaper, e.g. filter before "
                              "joining, or raise the limit")
 
+    def check_space(self, needed=0):
+        self.disk_space.check(needed)
+
+    def _disk_full_or(self, error):
+        """DiskFull when `error` (the engine's) comes from a full disk, else `error` itself."""
+        return self.disk_space.explains(error) or error
+
     @contextlib.contextmanager
     def write(self):
+        self.disk_space.check()  # before writing: refused whole, nothing half-written
         with self._write_lock, self._heap_lock.transaction():
             transaction = _EmbeddedTransaction(self)
             transaction.execute("START TRANSACTION")
             try:
                 yield transaction
+                self.disk_space.check()  # the commit writes the log: refused (rolled back) when short
             except BaseException:
                 self._end(transaction, "ROLLBACK")
                 raise
@@ -291,6 +313,8 @@ class EmbeddedStore(Store):
     def _end(self, transaction, statement):
         try:
             self._writer.call(lambda connection: connection.run(statement))
+        except EngineError as error:
+            raise self._disk_full_or(error) from error
         finally:
             if transaction.changed_tables:
                 self._schema_changed()  # statements prepared meanwhile saw the old tables

@@ -85,6 +85,10 @@ class HttpTransport(Transport):
             return
         if response.status_code == 413 and len(lines) > 1:
             raise Unavailable("HTTP 413: the batch is too large", too_big=True)
+        if response.status_code in (503, 507):
+            # The store is out of reach or its disk nearly full: the service said so, and no
+            # message is to blame (never bisected, never set aside); the batch waits in the spool.
+            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}")
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}",
                               server_error=True)

@@ -12,6 +12,7 @@ import os
 import textwrap
 
 import pytest
+import requests
 
 from fresh_interpreter import ScriptBatch
 
@@ -341,6 +342,19 @@ def test_fine_tuning_is_one_run_with_a_stage_per_fit(runs, shared_dfa_service):
                          f"WHERE d.tag = '{tag}'") == [[1]]
     assert_test_is(service, tag, report["test"])
     assert len(service.query(f"SELECT format FROM {tag}.otrainedmodel")) == 2  # the model after each stage
+    # what the run page and the runs table show of the stages
+    summary = requests.get(f"{service.url}/api/v1/executions/{execution}/summary", params={"dataflow": tag},
+                           timeout=30).json()
+    assert [{key: stage[key] for key in ("stage", "first_epoch", "last_epoch", "initial_epoch", "trainable_params",
+                                          "status")} for stage in summary["stages"]] == [
+        {"stage": 1, "first_epoch": 1.0, "last_epoch": 1.0, "initial_epoch": 0.0, "trainable_params": 21.0,
+         "status": "FINISHED"},
+        {"stage": 2, "first_epoch": 2.0, "last_epoch": 2.0, "initial_epoch": 1.0, "trainable_params": 75.0,
+         "status": "FINISHED"}]
+    assert [stage["learning_rate"] for stage in summary["stages"]] == [pytest.approx(0.1), pytest.approx(0.01)]
+    table = requests.get(f"{service.url}/api/v1/runs/table", params={"dataflow": tag}, timeout=30).json()
+    assert [(row["execution"], row["stages"], row["epochs"]) for row in table["rows"]] == [(execution, 2, 2)]
+    assert "stages" in [column["key"] for column in table["columns"]]
 
 
 def test_evaluate_and_predict_alone_and_fit_inside_a_callback(runs, shared_dfa_service):

@@ -24,3 +24,4 @@ bench: setup
 	.venv/bin/python bench/cluster.py
 	.venv/bin/python bench/console.py
 	.venv/bin/python bench/web.py
+	.venv/bin/python bench/tuning.py

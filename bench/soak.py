@@ -5,9 +5,11 @@ Prints figures; asserts nothing. Targets: with worker recycling (`--max-requests
 request fails across the recycles; without it, the worker's RSS grows by at most 50 MB between
 the first report (after `--every` requests) and the last.
 
-Growth with recycling is the slope of a least-squares line through the worker's RSS at every
-report after the first recycle (each worker's memory rises and falls back at its replacement,
-so two single readings would measure where in its life each worker was), plus the supervisor's.
+Growth with recycling is the slope of a least-squares line through the RSS of each worker at
+its first report (each worker's memory rises and falls back at its replacement, so two single
+readings would measure where in its life each worker was), plus the supervisor's. A fresh
+worker's memory also follows the data it opens, which the ingest requests keep adding to:
+`--skip ingest` leaves them out.
 
     .venv/bin/python bench/soak.py                       # 100,000 requests, RSS every 10,000
     .venv/bin/python bench/soak.py --requests 30000 --every 1000 --max-requests 5000
@@ -63,7 +65,7 @@ def prepare(session, url):
     return model.json()["id"]
 
 
-def requests_cycle(url, model_id):
+def requests_cycle(url, model_id, skip=()):
     """The mix: (name, method, path, json body or None). Ingestion goes to its own run, so that
     the run being read, drawn and exported keeps its size."""
     counter = itertools.count()
@@ -85,7 +87,7 @@ def requests_cycle(url, model_id):
         ("prov", "GET", "/api/v1/executions/soak-read/prov?format=provn", None),
         ("query-1", "POST", "/api/v1/query", lambda: {"sql": "SELECT 1"}),
     ]
-    return itertools.cycle(mix)
+    return itertools.cycle([entry for entry in mix if entry[0] not in skip])
 
 
 def pid_record(data_dir):
@@ -121,6 +123,7 @@ def main():
     parser.add_argument("--every", type=int, default=10_000)
     parser.add_argument("--max-requests", type=int, default=20_000,
                         help="the service's --max-requests (worker recycling); 0: no recycling")
+    parser.add_argument("--skip", default="", help="comma-separated requests of the mix to leave out, e.g. ingest")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         data_dir = str(Path(temporary) / "data")
@@ -128,14 +131,15 @@ def main():
         try:
             session = requests.Session()
             model_id = prepare(session, service.url)
-            mix = requests_cycle(service.url, model_id)
-            failures, first_rss, started = {}, None, time.perf_counter()
+            mix = requests_cycle(service.url, model_id, skip=set(filter(None, args.skip.split(","))))
+            failures, first_rss, started, longest = {}, None, time.perf_counter(), 0.0
             supervisor_pid = pid_record(data_dir)["pid"]
             first_supervisor_rss = rss_mb(supervisor_pid)
-            after_recycle = []  # (requests, worker RSS) once a recycle happened
+            worker_firsts, seen_workers = [], set()  # (requests, RSS) of each worker at its first report
             print(f"{'requests':>9} {'worker RSS':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
             for done in range(1, args.requests + 1):
                 name, method, path, body = next(mix)
+                began = time.perf_counter()
                 try:
                     response = session.request(method, service.url + path, json=body() if callable(body) else body,
                                                timeout=120)
@@ -143,13 +147,16 @@ def main():
                         failures[name] = failures.get(name, 0) + 1
                 except requests.RequestException:
                     failures[name] = failures.get(name, 0) + 1
+                longest = max(longest, time.perf_counter() - began)
                 if done % args.every == 0:
                     rss = worker_rss_mb(data_dir)
                     first_rss = first_rss if first_rss is not None else rss
                     rate = done / (time.perf_counter() - started)
-                    recycles = pid_record(data_dir).get("recycles", 0)
-                    if recycles:
-                        after_recycle.append((done, rss))
+                    record = pid_record(data_dir)
+                    recycles = record.get("recycles", 0)
+                    if recycles and record["worker_pid"] not in seen_workers:
+                        worker_firsts.append((done, rss))
+                    seen_workers.add(record["worker_pid"])
                     print(f"{done:>9,} {rss:>8.1f} MB {rss - first_rss:>+6.1f} MB {rate:>7.0f} {recycles:>8}  "
                           f"{failures or '-'}", flush=True)
             health = session.get(service.url + "/health", timeout=60).json()
@@ -160,9 +167,11 @@ def main():
             if args.max_requests:
                 supervisor_growth = rss_mb(supervisor_pid) - first_supervisor_rss
                 print(f"worker recycles: {record.get('recycles', 0)} (every {args.max_requests:,} requests); failed "
-                      f"requests: {failed}; worker RSS trend after the first recycle: "
-                      f"{slope_per_100k(after_recycle):+.1f} MB per 100,000 requests over {len(after_recycle)} reports; "
-                      f"supervisor {supervisor_growth:+.1f} MB (targets: <= 5 MB per 100,000 requests, 0 failed)")
+                      f"requests: {failed}; trend of the workers' RSS at their first report: "
+                      f"{slope_per_100k(worker_firsts):+.1f} MB per 100,000 requests ({len(worker_firsts)} workers: "
+                      f"{', '.join(f'{rss:.1f}' for _, rss in worker_firsts)} MB); "
+                      f"supervisor {supervisor_growth:+.1f} MB; longest request {longest:.1f} s (targets: <= 5 MB per "
+                      "100,000 requests, 0 failed)")
         finally:
             service.stop()
 

@@ -8,12 +8,15 @@ import sys
 import keras
 import numpy
 
+from dfa_lib_python.paths import shown_path
+
 
 class Environment:
     """The person, the software and the machine of this process, as PROV agents.
 
     Read once per process (it does not change while it runs) and sent with every execution
-    as `[{"kind": "person"|"software"|"machine", "name": ..., "properties": {...}}]`.
+    as `[{"kind": "person"|"software"|"machine", "name": ..., "properties": {...}}]`. Paths are
+    recorded as `dfa_lib_python.paths.shown_path` writes them (relative to the project or home).
 
     Example:
         >>> [agent["kind"] for agent in Environment.current().agents()]
@@ -42,7 +45,7 @@ class Environment:
         software = [
             {"kind": "software", "name": "python",
              "properties": {"version": platform.python_version(), "implementation": platform.python_implementation(),
-                            "executable": sys.executable}},
+                            "executable": shown_path(sys.executable)}},
             {"kind": "software", "name": "keras", "properties": {"version": keras.__version__, "backend": backend}},
             {"kind": "software", "name": "numpy", "properties": {"version": numpy.__version__}},
         ]

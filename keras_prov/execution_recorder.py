@@ -95,8 +95,9 @@ class ExecutionRecorder:
         return Task(self.next_task_id(), self.dataflow_tag, self.exec_tag, transformation.lower(),
                     dependency=dependency)
 
-    def record_test(self, metrics, started, elapsed):
-        """A TestingModel task with the metrics `evaluate` returned."""
+    def record_test(self, metrics, started, elapsed, lineage=None):
+        """A TestingModel task with the metrics `evaluate` returned (and its data's identities:
+        `lineage`, a `DataLineage`)."""
         self.start()
         if self.flow.add_test_metrics(metrics):
             self.save_dataflow()
@@ -104,14 +105,20 @@ class ExecutionRecorder:
         values = {training_dataflow.column_name(name): as_number(value) for name, value in metrics.items()}
         values.update(timestamp=started, elapsed_time=elapsed)
         task.add_dataset(DataSet(training_dataflow.TEST_RESULTS, [self.flow.row(training_dataflow.TEST_RESULTS, values)]))
+        if lineage is not None:
+            from keras_prov.run_capture import record_test_data
+
+            record_test_data(self, task, lineage)
         task.begin()
         task.end()
         return task
 
-    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None):
+    def record_adaptation(self, training_task, epoch, old_rate, new_rate, cause, stamp=None, output=None):
         """An Adaptation task: the learning rate changed from `old_rate` to `new_rate` for `epoch`
-        (the first epoch trained with the new rate); `stamp` is when (time.time())."""
+        (the first epoch trained with the new rate); `stamp` is when (time.time()); `output` the
+        task's output text (a steering action says who asked and why)."""
         task = self.new_task(training_dataflow.ADAPTATION, dependency=training_task)
+        task.output = output or ""
         adaptation_id = f"{training_task.id}-{task.id}"
         values = {"adaptation_id": adaptation_id, "epoch": epoch, "old_learning_rate": old_rate,
                   "new_learning_rate": new_rate, "cause": cause, "timestamp": utc_text(stamp)}
@@ -138,10 +145,18 @@ def deliver_pending_models_once():
         background.submit(models.deliver_pending)
 
 
-def mark_failed(task, error):
-    """Ends `task` as FAILED (an exception) or ABORTED (KeyboardInterrupt) with the error's message."""
-    task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
-    task.error = f"{type(error).__name__}: {error}".strip().rstrip(":")
+def mark_failed(task, error, epochs_done=None):
+    """Ends `task` as FAILED (an exception), ABORTED (KeyboardInterrupt) or PRUNED (a tuner's
+    pruning, see `search_recorder.register_pruning_error`) with the error's message."""
+    from keras_prov.search_recorder import is_pruning
+
+    message = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    if is_pruning(error):
+        task.set_status(TaskStatus.PRUNED)
+        message = f"pruned at epoch {epochs_done}: {message}" if epochs_done else message
+    else:
+        task.set_status(TaskStatus.ABORTED if isinstance(error, KeyboardInterrupt) else TaskStatus.FAILED)
+    task.error = message
     task.end()
 
 

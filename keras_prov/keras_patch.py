@@ -12,6 +12,9 @@ Added to `keras.Model` (so to Sequential, functional models and subclasses):
     provenance(...), get_dataflow(), get_exec_tag(), get_training_task();
     fit(..., provenance=None, hyperparameters=None, hyps=None); evaluate(..., provenance=None).
 
+Tuners: `install()` also watches for KerasTuner and Optuna (`keras_prov.integrations`), whose
+searches are then recorded as searches when their fits record.
+
 Keras 2 names given back, each with a one-time DeprecationWarning naming the Keras 3 spelling:
     optimizer.lr (read and set) for optimizer.learning_rate; Optimizer(lr=...) for
     learning_rate=...; keras.backend.get_value(x) / set_value(x, v) for
@@ -47,6 +50,9 @@ def install():
         setattr(keras.Model, name, _mixin_method(name))
     _give_back_keras2_names(originals)
     _state["originals"] = originals
+    from keras_prov import integrations
+
+    integrations.watch()  # KerasTuner and Optuna searches, once the program imports them
 
 
 def uninstall():

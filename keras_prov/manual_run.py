@@ -10,6 +10,7 @@ from dfa_lib_python.dataset import DataSet
 from keras_prov import hyperparameter_catalog, layer_table, training_dataflow
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, connect_to, mark_failed, utc_text
+from keras_prov.integrations import distribution
 from keras_prov.model_archive import sha256_of
 from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.provenance import DEFAULT_DATAFLOW_TAG, Provenance
@@ -62,8 +63,10 @@ class Run:
             raise ProvenanceConfigError(f"hyperparameters must map names to values, got keys "
                                         f"{[name for name in hyperparameters if not isinstance(name, str)]!r}")
         self.model = model
-        self.recording = _records_here()
+        self.recording = distribution.records_here(model)
         built_in, extra = _split_hyperparameters(hyperparameters)
+        # On several devices: the strategy, replicas, workers and global batch size, unless given.
+        extra = {**distribution.describe(model, built_in.get("batch_size")), **extra}
         self._given = {**built_in, **extra}
         described = set(_model_column_names(model))
         settings = Provenance(dataflow_tag, hyperparameters=False, adaptation=adaptation,
@@ -345,13 +348,6 @@ def _stored_value(value):
         return value
     number = _number(value)
     return number if number is not None else str(value)
-
-
-def _records_here():
-    """False on a worker of a multi-worker training that is not its chief (it records nothing)."""
-    from keras_prov.integrations import distribution
-
-    return distribution.records_here()
 
 
 class _TorchStateArchive:

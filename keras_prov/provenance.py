@@ -32,6 +32,13 @@ class Provenance:
         store_weights: also store the weights alone (`model.weights.h5`, HDF5).
         store_optimizer: keep the optimizer's state in `model.keras` (to resume training; for
             Adam it doubles or triples the file).
+        log_every_n_steps: N records the batch logs every N training steps in oStepMetrics (drawn
+            live on the run page); None (the default) records none.
+        data_steps: the DLProv data steps (dfa_lib_python Tasks of a `Dataflow(tag, predefined=True)`:
+            LoadData, ApplyFilter, SplitData) the fit's data came from, one Task or a list; recorded in
+            iDataSteps, and PROV documents derive the fit's data entities from those steps' outputs.
+        system_metrics_every: seconds between two samples of the process and machine load
+            (CPU, memory, GPU) in oSystemMetrics; 10 by default, 0 turns it off.
         url: where DfAnalyzer is, e.g. "http://127.0.0.1:22000" or "embedded:/path/to/dir";
             None uses `DFA_URL` (dfa_lib_python's default).
 
@@ -45,7 +52,8 @@ class Provenance:
     """
 
     def __init__(self, dataflow_tag=DEFAULT_DATAFLOW_TAG, hyperparameters=True, adaptation=True, hyps=None,
-                 extra=None, exec_tag=None, store_model=True, url=None, store_weights=False, store_optimizer=False):
+                 extra=None, exec_tag=None, store_model=True, url=None, store_weights=False, store_optimizer=False,
+                 log_every_n_steps=None, system_metrics_every=10, data_steps=None):
         self.dataflow_tag = _checked_tag(dataflow_tag, "dataflow_tag")
         self.exec_tag = None if exec_tag is None else _checked_tag(exec_tag, "exec_tag")
         if hyps is not None and not isinstance(hyps, dict):
@@ -62,13 +70,17 @@ class Provenance:
         if url is not None and not isinstance(url, str):
             raise ProvenanceConfigError(f"url must be a string such as 'http://127.0.0.1:22000', got {url!r}")
         self.url = url
+        self.log_every_n_steps = _checked_count(log_every_n_steps, "log_every_n_steps", none_allowed=True)
+        self.system_metrics_every = _checked_seconds(system_metrics_every)
+        self.data_steps = _checked_steps(data_steps)
 
     def replace(self, **changes):
         """A copy with some arguments changed, e.g. `settings.replace(hyps={"DECAY": True})`."""
         arguments = dict(dataflow_tag=self.dataflow_tag, hyperparameters=self.hyperparameters,
                          adaptation=self.adaptation, hyps=self.hyps, extra=self.extra, exec_tag=self.exec_tag,
                          store_model=self.store_model, url=self.url, store_weights=self.store_weights,
-                         store_optimizer=self.store_optimizer)
+                         store_optimizer=self.store_optimizer, log_every_n_steps=self.log_every_n_steps,
+                         system_metrics_every=self.system_metrics_every, data_steps=list(self.data_steps))
         arguments.update(changes)
         return Provenance(**arguments)
 
@@ -80,7 +92,8 @@ class Provenance:
         return (f"Provenance(dataflow_tag={self.dataflow_tag!r}, hyperparameters={self.hyperparameters}, "
                 f"adaptation={self.adaptation}, extra={self.extra!r}, exec_tag={self.exec_tag!r}, "
                 f"store_model={self.store_model}, store_weights={self.store_weights}, "
-                f"store_optimizer={self.store_optimizer})")
+                f"store_optimizer={self.store_optimizer}, log_every_n_steps={self.log_every_n_steps}, "
+                f"system_metrics_every={self.system_metrics_every}, data_steps={self.data_steps!r})")
 
 
 def _checked_tag(tag, what):
@@ -89,3 +102,33 @@ def _checked_tag(tag, what):
             f"{what} {tag!r} cannot name a dataflow: use up to 255 letters, digits, '_', '-' or '.', "
             "starting with a letter or '_'")
     return tag
+
+
+def _checked_count(value, what, none_allowed=False):
+    if value is None and none_allowed:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProvenanceConfigError(f"{what} takes a whole number of steps >= 1 (or None: off), got {value!r}")
+    return value
+
+
+def _checked_seconds(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+        raise ProvenanceConfigError(f"system_metrics_every takes seconds >= 0 (0: off), got {value!r}")
+    return value
+
+
+def _checked_steps(steps):
+    """(dataflow, execution, task id, transformation) of each DLProv step Task given."""
+    if steps is None:
+        return []
+    checked = []
+    for step in steps if isinstance(steps, (list, tuple)) else [steps]:
+        if isinstance(step, tuple) and len(step) == 4:
+            checked.append(step)
+            continue
+        if not all(hasattr(step, name) for name in ("dataflow_tag", "exec_tag", "id", "transformation_tag")):
+            raise ProvenanceConfigError(f"data_steps takes dfa_lib_python Tasks (e.g. the SplitData task of a "
+                                        f"Dataflow(tag, predefined=True)), got {step!r}")
+        checked.append((step.dataflow_tag, step.exec_tag, str(step.id), step.transformation_tag))
+    return checked

@@ -8,10 +8,13 @@ from dfa_lib_python.dataset import DataSet
 from keras_prov import layer_table, training_dataflow
 from keras_prov.errors import report_unusable_settings
 from keras_prov.execution_recorder import mark_failed, utc_text
+from keras_prov.integrations import distribution
 from keras_prov.layer_table import LayerTable
 from keras_prov.model_store_client import ModelStoreClient
 from keras_prov.rate_watcher import RateWatcher
 from keras_prov.recording_thread import recording
+from keras_prov.run_capture import RunCapture
+from keras_prov.search_recorder import is_pruning
 from keras_prov.values import as_number
 
 logger = logging.getLogger("keras_prov")
@@ -60,9 +63,14 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.schedule_name = None
         self.rates = None
         self.description_pending = False
+        self.distribution = {}  # strategy, replicas, workers, global batch size when on several devices
         self.callback_costs = []  # seconds spent in each epoch's hooks, for the overhead figures
         self.begin_cost = self.end_cost = 0.0  # seconds in on_train_begin / on_train_end (model saving)
+        self.capture = None  # data, code, weights and system load of this fit (RunCapture)
         self._cost = 0.0
+        self.epoch_keeper = _EpochKeeper(self)
+        self.ending_epoch = None  # (epoch, logs, time) between the keeper's on_epoch_end and ours
+        self.epochs_recorded = 0
 
     # -- Keras hooks -------------------------------------------------------------------------
 
@@ -89,13 +97,21 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.end_cost = time.perf_counter() - started
 
     def fail(self, error):
-        """Ends the training task as FAILED (or ABORTED for KeyboardInterrupt); fit re-raises."""
+        """Ends the training task as FAILED (ABORTED for KeyboardInterrupt, PRUNED for a tuner's
+        pruning); fit re-raises. The epoch whose end a tuner's pruning interrupted is recorded
+        first: it was trained and judged (any other error leaves that epoch out, as unfinished)."""
         if self.task is None or self.finished:
             return
         self.finished = True
+        if self.enabled and self.ending_epoch is not None and is_pruning(error):
+            epoch, logs, now = self.ending_epoch
+            self.ending_epoch = None
+            self._guarded(self._record_epoch, epoch, logs, now)
         if self.rates is not None:
             self.rates.close()
-        recording.submit(mark_failed, self.task, error)
+        if self.capture is not None:
+            self.capture.stop()
+        recording.submit(mark_failed, self.task, error, self.epochs_recorded)
 
     # -- what the hooks do -------------------------------------------------------------------
 
@@ -105,13 +121,16 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.schedule_name = self.rates.schedule_name
         self.task = recorder.new_task(training_dataflow.TRAINING)
         recorder.last_training_task = self.task
+        self.distribution = distribution.describe_fit(self.model, self.fit_arguments)
         # Read from the model now, on the training thread (it must not change under us); the rest
         # is done by the recording thread. A subclassed model is built by its first batch: its
         # parameter counts and layer shapes are read at the end of the first epoch.
         self.description_pending = not self.model.built
         description = None if self.description_pending else self._description()
         expected_metrics = self._expected_metrics()
+        self.capture = RunCapture(recorder, self.fit_arguments)
         recording.submit(self._send_begin, description, expected_metrics)
+        self.capture.begin(self.model, self.task)  # after: what it starts sends rows once the task has begun
         rate = self.rates.rate()
         # A rate set by hand between two fits is an adaptation too.
         self.previous_rate = recorder.last_learning_rate if recorder.last_learning_rate is not None else rate
@@ -128,20 +147,26 @@ class ProvenanceCallback(keras.callbacks.Callback):
             recorder.save_dataflow()
         if description is not None:
             self._add_description(*description)
+        self.capture.send_begin(self.task)
         self.task.begin()
 
     def _add_description(self, hyperparameters, layers):
         """iTrainingModel and iLayers, sent with the task's next message."""
         flow = self.recorder.flow
         names = [name for name, _ in self.recorder.provenance.catalog.attributes()]
+        values = dict(zip(names, hyperparameters))
+        if self.distribution and flow.add_hyperparameters(self.distribution):
+            self.recorder.save_dataflow()
+        values.update(self.distribution)
         self.task.add_dataset(DataSet(training_dataflow.HYPERPARAMETERS,
-                                      [flow.row(training_dataflow.HYPERPARAMETERS, dict(zip(names, hyperparameters)))]))
+                                      [flow.row(training_dataflow.HYPERPARAMETERS, values)]))
         layer_columns = [name for name, _ in layer_table.ATTRIBUTES]
         self.task.add_dataset(DataSet(training_dataflow.LAYERS, [
             flow.row(training_dataflow.LAYERS, dict(zip(layer_columns, row))) for row in layers]))
 
     def _epoch_begin(self, epoch):
         self.epoch_started = time.time()
+        self.capture.epoch_begin(epoch)
         rate = self.rates.rate()
         if rate != self.previous_rate and self.recorder.provenance.adaptation and self.previous_rate is not None:
             cause = self.schedule_name or self._cause(SCHEDULER_CAUSES)
@@ -152,16 +177,21 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _epoch_end(self, epoch, logs):
         now = time.time()
-        if self.description_pending:
-            self.description_pending = False
-            recording.submit(self._add_description, *self._description())
-        recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
+        self.ending_epoch = None
+        self._record_epoch(epoch, logs, now)
         if self.schedule_name is None:
             rate = self.rates.rate()
             if rate != self.epoch_rate and self.recorder.provenance.adaptation:
                 recording.submit(self.recorder.record_adaptation, self.task, epoch + 2, self.epoch_rate, rate,
                                  self._cause(PLATEAU_CAUSES), now)
             self.previous_rate = rate
+
+    def _record_epoch(self, epoch, logs, now):
+        if self.description_pending:
+            self.description_pending = False
+            recording.submit(self._add_description, *self._description())
+        self.epochs_recorded = epoch + 1
+        recording.submit(self._send_epoch, epoch + 1, now, now - self.epoch_started, self.epoch_rate, dict(logs))
 
     def _send_epoch(self, epoch, stamp, elapsed, rate, logs):
         flow = self.recorder.flow
@@ -179,6 +209,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         self.finished = True
         self.recorder.last_learning_rate = self.rates.rate()
         self.rates.close()
+        self.capture.end(self.model)
         early_stopping = [_early_stopping_row(callback) for callback in self.user_callbacks
                           if isinstance(callback, keras.callbacks.EarlyStopping)]
         saved, models = None, None
@@ -196,6 +227,7 @@ class ProvenanceCallback(keras.callbacks.Callback):
         if files:
             self.task.add_dataset(DataSet(training_dataflow.TRAINED_MODEL,
                                           [flow.row(training_dataflow.TRAINED_MODEL, f) for f in files]))
+        self.capture.send_end(self.task)
         self.task.end()
 
     # -- helpers -----------------------------------------------------------------------------
@@ -266,3 +298,17 @@ def _early_stopping_row(callback):
         "best_value": as_number(getattr(callback, "best", None)),
         "restore_best_weights": "true" if callback.restore_best_weights else "false",
     }
+
+
+class _EpochKeeper(keras.callbacks.Callback):
+    """Put first among fit's callbacks: keeps each epoch's logs until the ProvenanceCallback (last)
+    records them, so that an epoch whose end another callback interrupts (Optuna's pruning
+    callback raises in on_epoch_end) is recorded when the fit fails."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.owner.enabled and self.owner.epoch_started is not None:
+            self.owner.ending_epoch = (epoch, dict(logs or {}), time.time())

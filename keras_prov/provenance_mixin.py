@@ -5,11 +5,16 @@ import time
 
 import keras
 
+from keras_prov import search_recorder
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
+from keras_prov.integrations.distribution import records_here
 from keras_prov.provenance import Provenance
+from keras_prov.data_lineage import DataLineage, evaluate_inputs
 from keras_prov.provenance_callback import ProvenanceCallback
+from keras_prov.run_capture import LINEAGE_TIMEOUT
 from keras_prov.recording_thread import recording
+from keras_prov.steering import SteeringCallback
 
 logger = logging.getLogger("keras_prov")
 
@@ -30,7 +35,8 @@ class ProvenanceMixin:
 
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
                    exec_tag=None, store_model=True, url=None,
-                   store_weights=False, store_optimizer=False):
+                   store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10,
+                   data_steps=None):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -41,7 +47,8 @@ class ProvenanceMixin:
         settings = dataflow_tag if isinstance(dataflow_tag, Provenance) else Provenance(
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
             exec_tag=exec_tag, store_model=store_model, url=url,
-            store_weights=store_weights, store_optimizer=store_optimizer)
+            store_weights=store_weights, store_optimizer=store_optimizer, log_every_n_steps=log_every_n_steps,
+            system_metrics_every=system_metrics_every, data_steps=data_steps)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings
@@ -166,10 +173,16 @@ def _default_settings():
 def fit_with_provenance(model, fit, args, kwargs, settings):
     """Runs `fit(*args, **kwargs)` recording it as a TrainingModel task with `settings` (a
     Provenance; None: not recorded); an exception ends the task as FAILED (KeyboardInterrupt:
-    ABORTED) and is raised again."""
+    ABORTED; a tuner's pruning: PRUNED) and is raised again. Inside a tuner's trial the fit is a
+    run of that trial (see `keras_prov.search_recorder`)."""
+    trial = search_recorder.active_trial() if settings is not None else None
+    if trial is not None:  # inside a tuner's trial: a run of its own with the tuned values
+        settings = model._keras_prov_settings = trial.settings_for_fit(settings)
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
-    if recorder is None:
+    if recorder is None or not records_here(model):  # on several processes, the chief records
         return fit(*args, **kwargs)
+    if trial is not None:
+        trial.fit_started(recorder)
     try:
         bound = _FIT_SIGNATURE.bind(model, *args, **kwargs)
         arguments = dict(bound.arguments)
@@ -184,21 +197,43 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         user_callbacks = list(arguments["callbacks"].callbacks)
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
     recorder.last_callback = callback
+    added = [callback] + step_metrics_callbacks(callback, settings)
+    steering = SteeringCallback.for_fit(recorder, callback)  # first: it acts before the others see the epoch
+    callbacks = ([steering] if steering else []) + user_callbacks + added
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
+    # The keeper runs first at each epoch's end, so an epoch whose callbacks raise (a pruning
+    # callback) is still recorded.
+    callbacks = [callback.epoch_keeper] + user_callbacks + added
     if len(positional) > callbacks_index:
-        positional[callbacks_index] = user_callbacks + [callback]
+        positional[callbacks_index] = callbacks
     else:
-        kwargs["callbacks"] = user_callbacks + [callback]
+        kwargs["callbacks"] = callbacks
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
         callback.fail(error)
+        if trial is not None:
+            trial.fit_raised(error, callback.epochs_recorded)
         raise
+    finally:
+        if steering:
+            steering.close()
+    if trial is not None:
+        trial.fit_finished(recorder, history)
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)
+
+
+def step_metrics_callbacks(callback, settings):
+    """[StepMetrics] when `settings.log_every_n_steps` is set, else []."""
+    if not settings.log_every_n_steps:
+        return []
+    from keras_prov.step_metrics import StepMetrics
+
+    return [StepMetrics(callback, settings.log_every_n_steps)]
 
 
 def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
@@ -207,7 +242,7 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
     if "_use_cached_eval_dataset" in kwargs:  # fit's validation pass
         return evaluate(*args, **kwargs)
     recorder = ProvenanceMixin._keras_prov_recorder_for(model, settings)
-    if recorder is None:
+    if recorder is None or not records_here(model):
         return evaluate(*args, **kwargs)
     try:
         bound = _EVALUATE_SIGNATURE.bind(model, *args, **kwargs)
@@ -221,10 +256,12 @@ def evaluate_with_provenance(model, evaluate, args, kwargs, settings):
     if isinstance(callbacks, keras.callbacks.CallbackList):
         callbacks = list(callbacks.callbacks)
     arguments["callbacks"] = list(callbacks) + [listener]
+    lineage = DataLineage.start(evaluate_inputs(arguments))
     started_at, started = utc_now(), time.perf_counter()
     result = evaluate(**arguments)
     elapsed = time.perf_counter() - started
-    recording.submit(recorder.record_test, listener.metrics, started_at, elapsed)
+    lineage.wait_for_arrays(LINEAGE_TIMEOUT)
+    recording.submit(recorder.record_test, listener.metrics, started_at, elapsed, lineage)
     return result
 
 

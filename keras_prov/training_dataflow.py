@@ -11,7 +11,7 @@ from dfa_lib_python.set import Set
 from dfa_lib_python.set_type import SetType
 from dfa_lib_python.transformation import Transformation
 
-from keras_prov import layer_table
+from keras_prov import layer_table, lineage_sets
 
 TRAINING = "TrainingModel"
 ADAPTATION = "Adaptation"
@@ -25,6 +25,10 @@ EARLY_STOPPING = "oEarlyStopping"
 ADAPTATION_INPUT = "iAdaptation"
 ADAPTATION_OUTPUT = "oAdaptation"
 TEST_RESULTS = "oTestingModel"
+SEARCH = "Search"
+TRIAL = "Trial"
+SEARCH_ROWS = "oSearch"
+TRIAL_ROWS = "oTrial"
 
 EPOCH_COLUMNS = [("epoch", "NUMERIC"), ("timestamp", "TEXT"), ("elapsed_time", "NUMERIC"),
                  ("learning_rate", "NUMERIC")]
@@ -39,6 +43,18 @@ ADAPTATION_INPUT_COLUMNS = [("adaptation_id", "TEXT"), ("epoch", "NUMERIC"), ("o
                             ("cause", "TEXT")]
 ADAPTATION_OUTPUT_COLUMNS = [("adaptation_id", "TEXT"), ("epoch", "NUMERIC"), ("old_learning_rate", "NUMERIC"),
                              ("new_learning_rate", "NUMERIC"), ("cause", "TEXT"), ("timestamp", "TEXT")]
+
+# A tuner's search (one row per update, the last one wins) and its trials (idem per trial_id).
+SEARCH_COLUMNS = [("search_id", "TEXT"), ("library", "TEXT"), ("library_version", "TEXT"), ("tuner", "TEXT"),
+                  ("oracle", "TEXT"), ("pruner", "TEXT"), ("project", "TEXT"), ("objective", "TEXT"),
+                  ("direction", "TEXT"), ("max_trials", "NUMERIC"), ("executions_per_trial", "NUMERIC"),
+                  ("search_space", "TEXT"), ("status", "TEXT"), ("started", "TEXT"), ("ended", "TEXT"),
+                  ("trials", "NUMERIC"), ("best_trial", "TEXT"), ("best_score", "NUMERIC")]
+TRIAL_COLUMNS = [("trial_id", "TEXT"), ("search_id", "TEXT"), ("trial_number", "NUMERIC"), ("tuner_trial_id", "TEXT"),
+                 ("status", "TEXT"), ("score", "NUMERIC"), ("best_step", "NUMERIC"), ("hyperparameters", "TEXT"),
+                 ("continues_trial", "TEXT"), ("bracket", "NUMERIC"), ("round", "NUMERIC"), ("epochs", "NUMERIC"),
+                 ("initial_epoch", "NUMERIC"), ("runs", "TEXT"), ("started", "TEXT"), ("ended", "TEXT"),
+                 ("pruned_epoch", "NUMERIC"), ("intermediate_values", "TEXT"), ("message", "TEXT")]
 
 _NOT_A_NAME = re.compile(r"[^a-z0-9_]")
 
@@ -85,7 +101,7 @@ class TrainingDataflow:
             self._set(EPOCHS, SetType.OUTPUT, EPOCH_COLUMNS),
             self._set(TRAINED_MODEL, SetType.OUTPUT, TRAINED_MODEL_COLUMNS),
             self._set(EARLY_STOPPING, SetType.OUTPUT, EARLY_STOPPING_COLUMNS),
-        ])
+        ] + [self._set(tag, getattr(SetType, kind), columns) for tag, kind, columns in lineage_sets.TRAINING_SETS])
         self.dataflow.add_transformation(training)
         if provenance.adaptation:
             adaptation = Transformation(ADAPTATION)
@@ -99,10 +115,28 @@ class TrainingDataflow:
         # One Set object in two roles, as the original API does: TestingModel consumes the model.
         trained_model.set_type(SetType.INPUT)
         trained_model.dependency = TRAINING
-        testing.set_sets([trained_model, self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS)])
+        testing.set_sets([trained_model, self._set(TEST_RESULTS, SetType.OUTPUT, TEST_COLUMNS)]
+                         + [self._set(tag, getattr(SetType, kind), columns)
+                            for tag, kind, columns in lineage_sets.TESTING_SETS])
         self.dataflow.add_transformation(testing)  # freezes the INPUT role for TestingModel
         trained_model.set_type(SetType.OUTPUT)
         trained_model.dependency = None
+        if self.dataflow.tag in _SEARCH_TAGS:
+            self.add_search()
+
+    def add_search(self):
+        """Adds the Search (oSearch) and Trial (oTrial) transformations a tuner's search records into;
+        every later TrainingDataflow of this tag has them too (dfa_lib_python checks a task's sets
+        against the latest Dataflow object of its tag)."""
+        _SEARCH_TAGS.add(self.dataflow.tag)
+        if self.dataflow.get_transformation(SEARCH) is not None:
+            return
+        search = Transformation(SEARCH)
+        search.set_sets([self._set(SEARCH_ROWS, SetType.OUTPUT, SEARCH_COLUMNS)])
+        self.dataflow.add_transformation(search)
+        trial = Transformation(TRIAL)
+        trial.set_sets([self._set(TRIAL_ROWS, SetType.OUTPUT, TRIAL_COLUMNS)])
+        self.dataflow.add_transformation(trial)
 
     def _set(self, tag, set_type, columns, dependency=None):
         """The process-wide Set of this dataflow and tag, with at least `columns`.
@@ -146,6 +180,25 @@ class TrainingDataflow:
         """Adds a column to oTestingModel for each metric name not there yet; True if any was added."""
         return self._add_columns(TEST_RESULTS, names)
 
+    def add_hyperparameters(self, values):
+        """Adds a column to iTrainingModel for each name in {name: value} not there yet (NUMERIC for
+        numbers, TEXT otherwise); True if any was added."""
+        data_set = _SHARED_SETS[(self.dataflow.tag, HYPERPARAMETERS.lower())]
+        added = False
+        with _SHARED_LOCK:
+            known = {attribute.name.lower() for attribute in data_set.attributes}
+            for name, value in values.items():
+                if name.lower() not in known:
+                    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    data_set.add_attribute(Attribute(name.lower(), AttributeType.NUMERIC if number else AttributeType.TEXT))
+                    known.add(name.lower())
+                    added = True
+        return added
+
+    def add_columns(self, set_tag, names):
+        """Adds a NUMERIC column to `set_tag` for each name not there yet; True if any was added."""
+        return self._add_columns(set_tag, names)
+
     def _add_columns(self, set_tag, names):
         data_set = _SHARED_SETS[(self.dataflow.tag, set_tag.lower())]
         added = False
@@ -177,6 +230,7 @@ class TrainingDataflow:
 
 
 _SHARED_SETS = {}
+_SEARCH_TAGS = set()  # dataflow tags this process records a search into
 _SHARED_LOCK = threading.RLock()
 
 

@@ -25,6 +25,11 @@ class Settings:
             embedded engine (`DFA_MONETDB_URL`).
         token: when set, every endpoint but /health requires `Authorization: Bearer <token>`
             (`DFA_TOKEN`). Required to bind an address other than loopback, unless `insecure`.
+            A token `NAME:SECRET` (sent whole) also names the person who steers with it.
+        read_token: a second token that reads only (`DFA_READ_TOKEN`): pages, GETs and queries,
+            but neither ingestion nor steering (403).
+        lost_after: seconds without news from a listening training process after which its run
+            is LOST (`DFA_LOST_AFTER`, default 60).
         insecure: serve a non-loopback address without a token, on purpose.
         cors_origins: origins allowed to call the API from a browser (`DFA_CORS_ORIGINS`, comma
             separated); none by default, so no CORS header is sent.
@@ -46,6 +51,8 @@ class Settings:
     monetdb_url: str | None = None
     token: str | None = None
     insecure: bool = False
+    read_token: str | None = None
+    lost_after: float | None = None
     cors_origins: tuple = ()
     monetdb_reader_url: str | None = None
     models_path: str | None = None
@@ -56,7 +63,7 @@ class Settings:
     @classmethod
     def from_sources(cls, host=None, port=None, data_dir=None, monetdb_url=None, token=None, insecure=False,
                      cors_origins=None, environ=os.environ, monetdb_reader_url=None, models_dir=None,
-                     min_free=None, max_requests=None, max_rss=None):
+                     min_free=None, max_requests=None, max_rss=None, read_token=None, lost_after=None):
         models_path = models_dir or environ.get("DFA_MODELS_DIR")
         origins = cors_origins or environ.get("DFA_CORS_ORIGINS") or ""
         if isinstance(origins, str):
@@ -68,6 +75,8 @@ class Settings:
             monetdb_url=monetdb_url or environ.get("DFA_MONETDB_URL") or None,
             token=token or environ.get("DFA_TOKEN") or None,
             insecure=bool(insecure),
+            read_token=read_token or environ.get("DFA_READ_TOKEN") or None,
+            lost_after=float(lost_after or environ.get("DFA_LOST_AFTER") or 0) or None,
             cors_origins=tuple(origin for origin in origins if origin),
             monetdb_reader_url=monetdb_reader_url or environ.get("DFA_MONETDB_READER_URL") or None,
             models_path=os.path.abspath(models_path) if models_path else None,
@@ -83,6 +92,11 @@ class Settings:
 
     def check_exposure(self):
         """Refuses to serve the network without a token unless `insecure` says so on purpose."""
+        if self.read_token and not self.token:
+            raise ConfigurationError("--read-token lets viewers read while --token guards writes and steering; "
+                                     "give --token too (without it everyone may write anyway)")
+        if self.read_token and self.read_token == self.token:
+            raise ConfigurationError("--read-token must differ from --token")
         if not self.loopback and not self.token and not self.insecure:
             raise ConfigurationError(
                 f"--host {self.host} makes DfAnalyzer reachable from other machines, and without a token anyone "
@@ -98,7 +112,8 @@ class Settings:
                             ("DFA_CORS_ORIGINS", ",".join(self.cors_origins)),
                             ("DFA_MONETDB_READER_URL", self.monetdb_reader_url), ("DFA_MODELS_DIR", self.models_path),
                             ("DFA_MIN_FREE", str(self.min_free)), ("DFA_MAX_REQUESTS", str(self.max_requests)),
-                            ("DFA_MAX_RSS", str(self.max_rss))):
+                            ("DFA_MAX_RSS", str(self.max_rss)), ("DFA_READ_TOKEN", self.read_token),
+                            ("DFA_LOST_AFTER", f"{self.lost_after:g}" if self.lost_after else None)):
             environment.pop(name, None)
             if value:
                 environment[name] = value

@@ -29,7 +29,7 @@ def parse_size(text, option="--min-free"):
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = match and match.group(2).upper()
     if not match or unit not in _UNITS:
-        raise ConfigurationError(f"{option} {text!r} is not a size; write e.g. 1GB, 500MB or 0 (no check)")
+        raise ConfigurationError(f"{option} {text!r} is not a size; write e.g. 1GB, 500MB or 0 (off)")
     return int(float(match.group(1)) * _UNITS[unit])
 
 
@@ -98,9 +98,12 @@ class DiskSpace:
             raise self.full(*short, needed=needed)
 
     def full(self, directory, free, needed=0):
-        what = f" for the {human(needed)} of this request" if needed > self.min_free else ""
-        return DiskFull(f"the disk of {directory} has {human(free)} free, less than the {human(self.min_free)} "
-                        f"DfAnalyzer keeps free{what} (--min-free, DFA_MIN_FREE); nothing of this request was "
+        if needed:
+            short = (f"has {human(free)} free, and this request needs {human(needed)} of it while DfAnalyzer keeps "
+                     f"{human(self.min_free)} free")
+        else:
+            short = f"has {human(free)} free, less than the {human(self.min_free)} DfAnalyzer keeps free"
+        return DiskFull(f"the disk of {directory} {short} (--min-free, DFA_MIN_FREE); nothing of this request was "
                         "stored. Writing resumes by itself once space is freed there; clients keep their records "
                         "meanwhile and send them then", directory=directory, free_bytes=free)
 

@@ -240,16 +240,16 @@ class Supervisor:
                 self._end(successor)
                 return
             old.send_signal(signal.SIGHUP)  # finish the requests in flight, close the store, exit
-            try:
-                old.wait(RECYCLE_DRAIN_SECONDS + STOP_SECONDS)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + RECYCLE_DRAIN_SECONDS + STOP_SECONDS
+            while old.poll() is None and not self._stopping and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._stopping:
+                self._end(successor)  # the closed go pipe tells it not to serve
+                return  # the old worker is stopped as at any stop
+            if old.poll() is None:
                 log.warning("the recycled worker (process %d) did not exit in time; killing it", old.pid)
                 old.kill()
                 old.wait()
-            if self._stopping:
-                self._end(successor)  # the closed go pipe tells it not to serve
-                self._worker = old
-                return
             os.write(go_write, b"g")
         finally:
             self._recycle_asked = False

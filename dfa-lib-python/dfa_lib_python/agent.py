@@ -7,6 +7,7 @@ import socket
 import sys
 
 from dfa_lib_python.errors import SpecificationError
+from dfa_lib_python.paths import shown_path
 
 AGENT_KINDS = ("person", "software", "machine")
 
@@ -61,8 +62,8 @@ def _environment_agents():
     python = Agent("software", "python", {
         "version": platform.python_version(),
         "implementation": platform.python_implementation(),
-        "executable": sys.executable,
-        "script": os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else "",
+        "executable": shown_path(sys.executable),
+        "script": shown_path(sys.argv[0]) if sys.argv and sys.argv[0] else "",
         "pid": os.getpid(),
     })
     library = Agent("software", "dfa_lib_python", {"version": __version__})

@@ -7,7 +7,7 @@ from dfa_lib_python.errors import SpecificationError
 from dfa_lib_python.file import File
 from dfa_lib_python.performance import Performance, utc_now_text
 from dfa_lib_python.registry import registry
-from dfa_lib_python.task_status import TaskStatus
+from dfa_lib_python.task_status import KEPT_AT_END, TaskStatus
 
 
 class Task:
@@ -199,9 +199,9 @@ class Task:
         self._send()
 
     def end(self):
-        """Marks the task FINISHED (unless set to FAILED, ABORTED or STOPPED), records its start and end times and
-        queues it with its data sets."""
-        if self._status not in (TaskStatus.FAILED, TaskStatus.ABORTED, TaskStatus.STOPPED):
+        """Marks the task FINISHED (unless set to FAILED, ABORTED, STOPPED or PRUNED), records its start and
+        end times and queues it with its data sets."""
+        if self._status not in KEPT_AT_END:
             self._status = TaskStatus.FINISHED
         self.end_time = utc_now_text()
         self._performances.append(Performance(self.start_time or self.end_time, self.end_time).get_specification())

@@ -5,16 +5,15 @@ Keras trains on several devices through `tf.distribute` strategies (TensorFlow b
 execution, recorded by one process: the chief (TensorFlow's "chief" task, or worker 0 when the
 cluster has none; process 0 for JAX and PyTorch). The other processes record nothing, so no
 epoch is ever stored twice; what they ran on is in the chief's row (the devices of every worker).
-If a worker dies, the chief's training fails (TensorFlow raises once its collective operations
-time out) and the run ends FAILED with that error.
+If a worker dies, the chief's training fails (TensorFlow's MultiWorkerMirroredStrategy raises
+UnavailableError naming the worker once its heartbeats stop, about 10 s later, or when a collective
+operation times out) and the run ends FAILED with that error.
 
 Nothing here imports a framework: it only looks at the ones the program has loaded.
 """
 import json
 import os
 import sys
-
-COLUMNS = ("distribution_strategy", "num_replicas", "num_workers", "global_batch_size", "devices")
 
 
 def records_here(model=None):
@@ -29,12 +28,14 @@ def records_here(model=None):
 
 
 def describe(model=None, batch_size=None):
-    """{column: value} for iTrainingModel when training spans several devices or processes, else {}.
+    """{column: value} for iTrainingModel when training spans several devices or processes, else {}:
+    distribution_strategy, num_replicas, num_workers, global_batch_size and devices.
 
     Args:
         model: the Keras model being trained (its TensorFlow strategy), or None.
-        batch_size: the batch size one process gives `fit` (or its dataset's); the global batch
-            size is this times the processes that feed their own batches (JAX, PyTorch).
+        batch_size: the batch size one process gives `fit` or batches its dataset with; the
+            global batch size is this times the processes that feed their own batches (JAX,
+            PyTorch); tf.distribute splits the batch it is given, which is then the global one.
     """
     for read in (_tensorflow_strategy, _keras_distribution, _torch_process_group):
         found = read(model)
@@ -48,28 +49,58 @@ def describe(model=None, batch_size=None):
     return {}
 
 
+def describe_fit(model, fit_arguments):
+    """`describe` for one `fit`, its batch size read from the fit's arguments or its dataset."""
+    if not _several_devices_possible():
+        return {}
+    return describe(model, _batch_size(fit_arguments))
+
+
+def _batch_size(fit_arguments):
+    batch_size = fit_arguments.get("batch_size")
+    if batch_size is not None:
+        return batch_size
+    x = fit_arguments.get("x")
+    if hasattr(x, "shape"):
+        return 32  # Keras's default for arrays
+    batch_size = getattr(x, "_batch_size", None)  # a batched tf.data.Dataset
+    try:
+        return int(batch_size) if batch_size is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _several_devices_possible():
+    """Cheap test first: only TensorFlow strategies, Keras distributions and torch.distributed count."""
+    return any(name in sys.modules for name in ("tensorflow", "jax", "torch"))
+
+
 def _tensorflow_strategy(model):
     strategy = _strategy(model)
     if strategy is None:
         return None
-    extended = strategy.extended
-    devices = [str(device) for device in getattr(extended, "worker_devices", ())]
-    resolver = getattr(strategy, "cluster_resolver", None)
+    devices = [str(device) for device in getattr(strategy.extended, "worker_devices", ())]
     workers = 1
-    if resolver is not None:
-        try:
-            spec = resolver.cluster_spec()
-            workers = sum(spec.num_tasks(job) for job in spec.jobs if job in ("chief", "worker")) or 1
-            all_devices = getattr(extended, "_devices", None) or ()
-            if workers > 1:
-                devices = [f"/job:{job}/task:{task}" for job in ("chief", "worker") if job in spec.jobs
-                           for task in spec.task_indices(job)]
-                if all_devices:
-                    devices = devices or [str(device) for device in all_devices]
-        except (AttributeError, ValueError, RuntimeError):
-            workers = 1
-    # tf.distribute splits the batch fit is given among replicas and workers: it is the global one.
-    return type(strategy).__name__, int(strategy.num_replicas_in_sync), workers, devices, False
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is not None and resolver.task_type is not None:
+        spec = resolver.cluster_spec().as_dict()
+        tasks = [(job, index, address) for job in ("chief", "worker") for index, address in _tasks(spec.get(job))]
+        workers = max(1, len(tasks))
+        if workers > 1:
+            devices = [f"/job:{job}/task:{index} ({address})" for job, index, address in tasks]
+    return _public_name(type(strategy)), int(strategy.num_replicas_in_sync), workers, devices, False
+
+
+def _public_name(strategy_class):
+    """The name users write (MultiWorkerMirroredStrategy), not the class's (CollectiveAllReduceStrategy)."""
+    exported = strategy_class.__dict__.get("_tf_api_names") or ()
+    return exported[-1].rsplit(".", 1)[-1] if exported else strategy_class.__name__
+
+
+def _tasks(addresses):
+    if isinstance(addresses, dict):
+        return sorted(addresses.items())
+    return list(enumerate(addresses or ()))
 
 
 def _strategy(model):

@@ -39,7 +39,8 @@ class ExecutionSummary(BaseModel):
     start_time: str | None
     end_time: str | None
     tasks: int
-    status: str
+    status: str = Field(..., description="RUNNING, LOST, FINISHED, FAILED or STOPPED (runs.status)")
+    last_heard: str | None = Field(None, description="when its listening training process was last heard of (UTC)")
 
 
 class RunSummary(ExecutionSummary):
@@ -77,5 +78,6 @@ class ExecutionDetail(BaseModel):
     execution: str
     dataflow: str
     status: str
+    last_heard: str | None = None
     agents: list[dict[str, Any]]
     tasks: list[dict[str, Any]]

@@ -4,6 +4,11 @@ Programs send `Authorization: Bearer <token>` (dfa_lib_python, keras_prov and th
 DFA_TOKEN). A browser opens any page once with `?token=<token>`: the answer sets the token as an
 HttpOnly, SameSite=Strict cookie and redirects to the same address without it, so later pages and
 their requests carry the cookie. Without a token (the default, on loopback) everything is open.
+
+A read token (`--read-token`) is accepted the same ways but only reads: every page and GET, and
+the read-only queries sent by POST; ingestion, model uploads, saved-query changes and steering
+answer 403. A token `NAME:SECRET` names its holder: `request.state.actor` is NAME, the person
+recorded as steering a run. `request.state.access` is "full", "read" or "open" (no token set).
 """
 import hmac
 import html
@@ -15,29 +20,57 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 OPEN_PATHS = {"/health"}
 COOKIE = "dfanalyzer_token"
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# POST endpoints that only read, open to a read token.
+READ_ONLY_POSTS = re.compile(r"^/(api/v1/query|query|api/v1/dataflows/[^/]+/path-query|query_interface/.*)$")
+_NAMED = re.compile(r"^([A-Za-z0-9_.@-]{1,64}):.")
 
 
-def token_middleware(token):
-    """An HTTP middleware answering 401 to requests without `token`."""
-    expected = token.encode()
+def token_name(token):
+    """NAME of a token `NAME:SECRET`, else None."""
+    found = _NAMED.match(token or "")
+    return found.group(1) if found else None
 
-    def matches(candidate):
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), expected)
+
+def may_write(request: Request):
+    """Whether the request's token may change something (ingest, steer): "full" or "open" access."""
+    return getattr(request.state, "access", "open") != "read"
+
+
+def token_middleware(token, read_token=None):
+    """An HTTP middleware answering 401 to requests without `token` (or `read_token`), and 403
+    to a request with `read_token` that would write."""
+    tokens = {"full": token.encode(), **({"read": read_token.encode()} if read_token else {})}
+    values = {"full": token, "read": read_token}
+
+    def access_of(candidate):
+        if not candidate:
+            return None
+        for access, expected in tokens.items():
+            if hmac.compare_digest(candidate.encode(), expected):
+                return access
+        return None
 
     async def require_token(request: Request, call_next):
         path = re.sub("/{2,}", "/", request.scope["path"])
         if path in OPEN_PATHS:
             return await call_next(request)
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer ") and matches(header[7:].strip()):
-            return await call_next(request)
-        if matches(request.cookies.get(COOKIE, "")):
+        access = access_of(header[7:].strip()) if header.lower().startswith("bearer ") else None
+        access = access or access_of(request.cookies.get(COOKIE, ""))
+        if access:
+            request.state.access = access
+            request.state.actor = token_name(values[access]) if access == "full" else None
+            if access == "read" and request.method not in READ_METHODS and not READ_ONLY_POSTS.match(path):
+                return JSONResponse({"detail": f"the read-only token may not {request.method} {path}: ingesting, "
+                                               "uploading and steering need the service's --token"}, status_code=403)
             return await call_next(request)
         given = request.query_params.get("token")
-        if request.method == "GET" and matches(given or ""):
+        access = access_of(given or "") if request.method == "GET" else None
+        if access:
             rest = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
             response = RedirectResponse(path + ("?" + urlencode(rest) if rest else ""), status_code=303)
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(COOKIE, values[access], httponly=True, samesite="strict")
             return response
         reason = "the token is wrong" if (header or given) else "this DfAnalyzer requires a token"
         if "text/html" in request.headers.get("accept", ""):

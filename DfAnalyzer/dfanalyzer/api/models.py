@@ -14,12 +14,14 @@ from dfanalyzer.api.deps import get_settings, get_store
 from dfanalyzer.api.download_name import content_disposition
 from dfanalyzer.api.responses import error_responses
 from dfanalyzer.errors import DfaError
-from dfanalyzer.model_store import ModelStore
+from dfanalyzer.identifiers import MAX_LENGTH, TAG_PATTERN
+from dfanalyzer.model_store import FILE_NAME, FORMAT, ModelStore
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
 
 MAX_ID = 2 ** 63 - 1  # model ids are BIGINT
 UPLOAD_MEDIA_TYPE = "application/octet-stream"
+UPLOAD_TASK_ID = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}$"  # a folder name: TASK_ID without '.' and '..'
 
 
 class UnsupportedMediaType(DfaError):
@@ -62,11 +64,14 @@ def _model_id():
              openapi_extra={"requestBody": {"required": True, "content": {
                  UPLOAD_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_model(request: Request,
-                       dataflow: str = Query(..., description="dataflow tag of the training task"),
-                       exec: str = Query(..., description="execution tag"),
-                       task: str = Query(..., description="id of the training task (the client's id)"),
-                       file_name: str = Query(..., description="e.g. model.keras"),
-                       format: str = Query(..., description="e.g. keras or weights.h5"),
+                       dataflow: str = Query(..., pattern=f"^{TAG_PATTERN.pattern}$", max_length=MAX_LENGTH,
+                                             description="dataflow tag of the training task"),
+                       exec: str = Query(..., pattern=f"^{TAG_PATTERN.pattern}$", max_length=MAX_LENGTH,
+                                         description="execution tag"),
+                       task: str = Query(..., pattern=UPLOAD_TASK_ID, description="id of the training task (the "
+                                         "client's id): letters, digits, '_', '-', '.', not starting with '.'"),
+                       file_name: str = Query(..., pattern=FILE_NAME.pattern, description="e.g. model.keras"),
+                       format: str = Query(..., pattern=FORMAT.pattern, description="e.g. keras or weights.h5"),
                        sha256: str | None = Query(None, description="expected digest; refused when the bytes differ"),
                        store=Depends(get_store), settings=Depends(get_settings)):
     """Stores the request body (application/octet-stream) as a model file of the training task

@@ -34,8 +34,8 @@ class PathQueryAnswer(BaseModel):
 
 
 class PathQueryRequest(BaseModel):
-    source: list[str] = Field(..., description="set tags the paths start from")
-    target: list[str] = Field(..., description="set tags the paths end at")
+    source: list[str] = Field(..., min_length=1, description="set tags the paths start from")
+    target: list[str] = Field(..., min_length=1, description="set tags the paths end at")
     mapping: str = Field("physical", pattern="^(physical|logical|hybrid)$",
                          description="join on <transformation>_task_id, on same-named attributes, or both")
     projection: list[str] = Field([], description="set.attribute to return; none means every join attribute")

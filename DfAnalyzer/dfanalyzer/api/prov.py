@@ -6,7 +6,7 @@
 - GET /api/v1/dataflows/{tag}/graph.png|svg|pdf          (specification graph; ?kind=prov for all runs)
 - GET /api/v1/runs?dataflow=...                          (executions with their final metrics)
 """
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from dfanalyzer.api.answers import RunSummary as RunSummaryAnswer
@@ -27,7 +27,8 @@ def _content(formats):
     """The `responses=` entry documenting a 200 in each format's media type."""
     media_types = {f.media_type.split(";")[0] for f in formats}
     return {200: {"description": "the document or image",
-                  "content": {media_type: {"schema": {"type": "string"}} for media_type in sorted(media_types)}}}
+                  "content": {media_type: {"schema": {"type": "object" if media_type.endswith("json") else "string"}}
+                              for media_type in sorted(media_types)}}}
 
 
 DOCUMENTS = _content(document_formats.FORMATS.values())
@@ -35,6 +36,30 @@ IMAGES = _content(image_formats.FORMATS.values())
 
 FORMAT_HELP = "PROV format: " + ", ".join(document_formats.known())
 KIND_HELP = "prov: the provenance graph; spec: the dataflow specification"
+# The document lists the values the routes accept; the routes check them, so that a wrong one is
+# answered with the known ones (not a bare "should match pattern").
+
+
+def _image_format():
+    return Path(..., description="png, svg, pdf or dot", json_schema_extra={"enum": list(image_formats.FORMATS)})
+
+
+def _kind(default):
+    return Query(default, description=KIND_HELP, json_schema_extra={"enum": list(image_formats.KINDS)})
+
+
+def _fold():
+    return Query(DEFAULT_LIMIT, description="runs longer than this are folded (at least twice `keep`)",
+                 json_schema_extra={"minimum": 2})
+
+
+def _keep():
+    return Query(DEFAULT_KEEP, description="records drawn at each end of a folded run",
+                 json_schema_extra={"minimum": 1})
+
+
+def _document_format():
+    return Query("provn", description=FORMAT_HELP, json_schema_extra={"enum": document_formats.known()})
 
 
 def _document_response(text, document_format, name):
@@ -44,7 +69,7 @@ def _document_response(text, document_format, name):
 
 
 @router.get("/api/v1/executions/{execution}/prov", response_class=Response, responses=DOCUMENTS)
-def execution_prov(execution: str, format: str = Query("provn", description=FORMAT_HELP),
+def execution_prov(execution: str, format: str = _document_format(),
                    dataflow: str | None = None, store=Depends(get_store)):
     """The PROV document of one execution."""
     document_format = document_formats.get(format)
@@ -53,7 +78,7 @@ def execution_prov(execution: str, format: str = Query("provn", description=FORM
 
 
 @router.get("/api/v1/dataflows/{tag}/prov", response_class=Response, responses=DOCUMENTS)
-def dataflow_prov(tag: str, format: str = Query("provn", description=FORMAT_HELP), store=Depends(get_store)):
+def dataflow_prov(tag: str, format: str = _document_format(), store=Depends(get_store)):
     """The PROV document of a dataflow: its plan and all its executions."""
     document_format = document_formats.get(format)
     text = Exporter(store).export(tag, document_format.name, kind="dataflow")
@@ -91,9 +116,8 @@ def _image_response(graph, image_format_name, name):
 
 
 @router.get("/api/v1/executions/{execution}/graph.{image_format}", response_class=Response, responses=IMAGES)
-def execution_graph(execution: str, image_format: str, kind: str = Query("prov", description=KIND_HELP),
-                    fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
-                    keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
+def execution_graph(execution: str, image_format: str = _image_format(), kind: str = _kind("prov"),
+                    fold: int = _fold(), keep: int = _keep(),
                     dataflow: str | None = None, store=Depends(get_store)):
     """The provenance graph of an execution (png, svg or pdf)."""
     image_formats.get(image_format)
@@ -102,9 +126,8 @@ def execution_graph(execution: str, image_format: str, kind: str = Query("prov",
 
 
 @router.get("/api/v1/dataflows/{tag}/graph.{image_format}", response_class=Response, responses=IMAGES)
-def dataflow_graph(tag: str, image_format: str, kind: str = Query("spec", description=KIND_HELP),
-                   fold: int = Query(DEFAULT_LIMIT, description="runs longer than this are folded"),
-                   keep: int = Query(DEFAULT_KEEP, description="records drawn at each end of a folded run"),
+def dataflow_graph(tag: str, image_format: str = _image_format(), kind: str = _kind("spec"),
+                   fold: int = _fold(), keep: int = _keep(),
                    store=Depends(get_store)):
     """The specification graph of a dataflow (png, svg or pdf); ?kind=prov draws its runs (one
     node per run, linking to the run's own graph, when there are several)."""

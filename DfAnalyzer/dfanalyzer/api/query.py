@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["query"])
 
 
 class QueryRequest(BaseModel):
-    sql: str = Field(..., description="one SELECT or WITH statement")
+    sql: str = Field(..., min_length=1, pattern=r"\S", description="one SELECT or WITH statement")
     limit: int = Field(1000, ge=1, le=10_000_000, description="at most this many rows are returned")
 
 

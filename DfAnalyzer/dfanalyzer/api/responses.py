@@ -7,8 +7,10 @@ from pydantic import BaseModel
 DESCRIPTIONS = {
     400: "the query is not allowed or MonetDB refused it",
     401: "a token is required: send Authorization: Bearer <token>",
+    403: "the read-only token may not do this (ingest, upload, steer): use the service's --token",
     404: "the named dataflow, execution, model or task does not exist",
-    409: "the upload would replace a stored model with other bytes",
+    409: "the request conflicts with what is stored: a model upload with other bytes, or steering a run that "
+         "is not RUNNING or does not listen",
     413: "the request is too large",
     415: "the request body has the wrong content type",
     422: "the request is malformed or one of its values is invalid",

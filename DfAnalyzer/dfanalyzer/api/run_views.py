@@ -7,6 +7,8 @@ from dfanalyzer.api.encoding import SafeJSONResponse
 from dfanalyzer.runs.run_detail import RunDetail
 from dfanalyzer.runs.series import MAX_POINTS, MAX_ROWS, EpochSeries
 
+MAX_ROW_ID = 2 ** 63 - 1  # row ids are BIGINT
+MAX_OFFSET = 2 ** 31 - 1  # LIMIT + OFFSET must fit a BIGINT too
 router = APIRouter(prefix="/api/v1/executions", tags=["runs"], default_response_class=SafeJSONResponse)
 
 
@@ -19,7 +21,7 @@ def summary(execution: str, dataflow: str | None = None, store=Depends(get_store
 
 @router.get("/{execution}/series")
 def series(execution: str, dataflow: str | None = None,
-           points: int = Query(1000, description=f"at most about this many points per metric (2..{MAX_POINTS})"),
+           points: int = Query(1000, ge=2, le=MAX_POINTS, description="at most about this many points per metric"),
            start: float | None = Query(None, description="first epoch (zoom)"),
            end: float | None = Query(None, description="last epoch (zoom)"),
            metrics: str | None = Query(None, description="comma-separated metric columns (default: all)"),
@@ -32,8 +34,10 @@ def series(execution: str, dataflow: str | None = None,
 
 @router.get("/{execution}/epochs")
 def epochs(execution: str, dataflow: str | None = None,
-           after: int | None = Query(None, description="a `cursor` of an earlier answer: only newer rows"),
-           offset: int = Query(0), limit: int = Query(100, description=f"rows per page (1..{MAX_ROWS})"),
+           after: int | None = Query(None, ge=-MAX_ROW_ID, le=MAX_ROW_ID,
+                                     description="a `cursor` of an earlier answer: only newer rows"),
+           offset: int = Query(0, ge=0, le=MAX_OFFSET),
+           limit: int = Query(100, ge=1, le=MAX_ROWS, description="rows per page"),
            store=Depends(get_store)):
     """One row per epoch (epoch first), a page of them, or the rows stored after `after`."""
     return SafeJSONResponse(EpochSeries(store, execution, dataflow).rows(after, offset, limit))

@@ -9,10 +9,15 @@ from dfanalyzer import reading
 from dfanalyzer.api.deps import get_store
 from dfanalyzer.api.encoding import SafeJSONResponse, json_value
 from dfanalyzer.errors import NotFound
-from dfanalyzer.runs.runs_table import RunsTable
-from dfanalyzer.runs.table_view import MAX_PAGE, TableView, ValueChoice, ValueRange
+from dfanalyzer.runs.runs_table import METRIC_MODES, RunsTable
+from dfanalyzer.runs.table_view import MAX_PAGE, RANGE_FORM, TableView, ValueChoice, ValueRange
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+
+
+def _items_matching(pattern):
+    """Documents the items of a repeated parameter; TableView checks them, naming the form it wants."""
+    return {"items": {"type": "string", "pattern": pattern}}
 
 
 def default_dataflow(store):
@@ -27,17 +32,21 @@ def default_dataflow(store):
     return rows[0][0]
 
 
-@router.get("/table")
+@router.get("/table", responses={200: {"content": {"application/json": {"schema": {"type": "object"}},
+                                                  "text/csv": {"schema": {"type": "string"}}}}})
 def runs_table(dataflow: str | None = Query(None, description="dataflow tag (default: the one of the newest run)"),
-               mode: str = Query("last", description="metrics as last | best | epoch (value at `epoch`)"),
+               mode: str = Query("last", description="metrics as last | best | epoch (value at `epoch`)",
+                                 json_schema_extra={"enum": list(METRIC_MODES)}),
                epoch: float | None = Query(None, description="the epoch of mode=epoch"),
                q: str = Query("", description="text that the run, status or a text column contains"),
-               range: list[str] = Query([], description="KEY:LOW:HIGH, repeatable; an empty bound is open"),
-               in_: list[str] = Query([], alias="in", description="KEY=VALUE, repeatable; the values given for "
+               range: list[str] = Query([], description="KEY:LOW:HIGH, repeatable; an empty bound is open",
+                                        json_schema_extra=_items_matching(f"^{RANGE_FORM}$")),
+               in_: list[str] = Query([], alias="in", json_schema_extra=_items_matching("^[^=]+="),
+                                      description="KEY=VALUE, repeatable; the values given for "
                                       "one key are alternatives (e.g. in=hp:optimizer_name=adam&in=hp:optimizer_name=sgd)"),
                sort: str = Query("start", description="column key"),
                desc: bool = Query(True, description="descending order"),
-               offset: int = Query(0), limit: int = Query(50, description=f"rows per page, at most {MAX_PAGE}"),
+               offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE, description="rows per page"),
                cols: str | None = Query(None, description="comma-separated column keys (default: a selection)"),
                diff: bool = Query(False, description="hide the columns equal in every matching run"),
                format: str = Query("json", pattern="^(json|csv)$"),

@@ -36,8 +36,9 @@ class DeletedAnswer(BaseModel):
 
 
 class SavedQueryRequest(BaseModel):
-    name: str = Field(..., description="unique name; saving under an existing name replaces its SQL")
-    sql: str = Field(..., description="one SELECT or WITH statement")
+    name: str = Field(..., min_length=1, max_length=saved_queries.MAX_NAME, pattern=r"\S",
+                      description="unique name; saving under an existing name replaces its SQL")
+    sql: str = Field(..., min_length=1, pattern=r"\S", description="one SELECT or WITH statement")
 
 
 @router.get("", response_model=SavedQueriesAnswer)

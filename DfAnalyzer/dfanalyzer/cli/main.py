@@ -10,6 +10,7 @@ from dfanalyzer.errors import DfaError
 COMMANDS = [service, query, export, graph, runs]
 COMMANDS.append(__import__("dfanalyzer.cli.model", fromlist=["register"]))  # `dfanalyzer model` (keras_prov)
 COMMANDS.append(__import__("dfanalyzer.cli.copy", fromlist=["register"]))  # `dfanalyzer copy` (embedded <-> server)
+COMMANDS.append(__import__("dfanalyzer.cli.steer", fromlist=["register"]))  # `dfanalyzer steer` (running trainings)
 
 
 def build_parser():

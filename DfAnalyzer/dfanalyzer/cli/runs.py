@@ -23,10 +23,17 @@ def run(args):
     if not runs:
         print("no executions stored yet" + (f" for dataflow {args.dataflow!r}" if args.dataflow else ""))
         return 0
-    rows = [[run["execution"], run["dataflow"], _time(run.get("start_time")), run["status"],
+    rows = [[run["execution"], run["dataflow"], _time(run.get("start_time")), _status(run),
              _metrics(run.get("metrics") or {})] for run in runs]
     print(format_table(["execution", "dataflow", "start", "status", "final metrics"], rows))
     return 0
+
+
+def _status(run):
+    """LOST says when the run's process was last heard of."""
+    if run["status"] == "LOST" and run.get("last_heard"):
+        return f"LOST (last heard {_time(run['last_heard'])} UTC)"
+    return run["status"]
 
 
 def _time(value):

@@ -47,7 +47,13 @@ def _worker_options(args):
 
 def add_access_options(parser):
     parser.add_argument("--token", help="require Authorization: Bearer TOKEN on every endpoint but /health "
-                                        "(default: $DFA_TOKEN; clients send $DFA_TOKEN)")
+                                        "(default: $DFA_TOKEN; clients send $DFA_TOKEN); NAME:SECRET names "
+                                        "the person recorded as steering with it")
+    parser.add_argument("--read-token", help="a second token that may read (pages, GETs, queries) but neither "
+                                             "ingest nor steer runs (default: $DFA_READ_TOKEN)")
+    parser.add_argument("--lost-after", type=float,
+                        help="seconds without news from a listening training process before its run shows LOST "
+                             "(default: $DFA_LOST_AFTER or 60)")
     parser.add_argument("--insecure", action="store_true",
                         help="serve an address other than loopback without a token, on purpose")
     parser.add_argument("--cors-origin", action="append", dest="cors_origins",
@@ -57,7 +63,8 @@ def add_access_options(parser):
 
 def _access_options(args):
     return {"token": getattr(args, "token", None), "insecure": getattr(args, "insecure", False),
-            "cors_origins": getattr(args, "cors_origins", None)}
+            "cors_origins": getattr(args, "cors_origins", None), "read_token": getattr(args, "read_token", None),
+            "lost_after": getattr(args, "lost_after", None)}
 
 
 def register(subcommands):
@@ -214,6 +221,8 @@ def run_status(args):
         if restarts:
             last = (record or {}).get("last_restart") or {}
             print(f"  worker restarts: {restarts} (last at {last.get('at', '?')}: {last.get('cause', '?')})")
+        if record and record.get("recycles"):
+            print(f"  worker recycles: {record['recycles']} (--max-requests / --max-rss)")
         return 0
     if record:
         print(f"DfAnalyzer (process {record['pid']}) holds {settings.data_dir} but is not answering at {settings.url}")

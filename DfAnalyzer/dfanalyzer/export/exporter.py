@@ -1,6 +1,8 @@
 """Exporting the provenance of an execution or a dataflow as a PROV document."""
 from dfanalyzer.export import registry
 from dfanalyzer.export.document_builder import DocumentBuilder
+from dfanalyzer.export.keras_conventions import KerasConventions
+from dfanalyzer.export.lineage_conventions import LineageConventions
 from dfanalyzer.export.reader import ProvenanceReader
 
 
@@ -9,7 +11,7 @@ class Exporter:
 
     Args:
         store: a read-only use of a `dfanalyzer.store.Store`.
-        builder: the DocumentBuilder (Keras conventions included by default).
+        builder: the DocumentBuilder (by default with the Keras and the lineage conventions).
 
     Example:
         exporter = Exporter(store)
@@ -21,7 +23,7 @@ class Exporter:
 
     def __init__(self, store, builder=None):
         self.reader = ProvenanceReader(store)
-        self.builder = builder or DocumentBuilder()
+        self.builder = builder or DocumentBuilder(conventions=(KerasConventions(), LineageConventions(store)))
 
     def snapshot(self, name, kind=None, dataflow=None):
         """The snapshot of execution or dataflow `name`; `kind` None means: an execution if one has

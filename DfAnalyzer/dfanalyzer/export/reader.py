@@ -7,6 +7,7 @@ from dfanalyzer.export.snapshot import (
     Agent, Attribute, DataSet, Execution, ModelFile, Row, Snapshot, Task, Transformation, utc,
 )
 from dfanalyzer.identifiers import qualified, quote
+from dfanalyzer import steering_actions
 from dfanalyzer.runs import status as run_status
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,10 @@ class ProvenanceReader:
         _, rows = self.store.read(
             "SELECT id, task_id, exec_id, path, format, size_bytes, sha256, created_at FROM model_file "
             f"WHERE exec_id IN ({marks}) ORDER BY id", exec_ids)
+        for exec_id, actions in steering_actions.log(self.store, exec_ids).items():
+            snapshot.steering += [{**action, "exec_id": exec_id, "requested_at": utc(action["requested_at"]),
+                                   "applied_at": utc(action["applied_at"])} for action in actions]
+        snapshot.steering.sort(key=lambda action: action["id"])
         snapshot.model_files = [ModelFile(id=row[0], task_id=row[1], exec_id=row[2], path=row[3],
                                           format=row[4], size_bytes=row[5], sha256=row[6],
                                           created_at=utc(row[7])) for row in rows]

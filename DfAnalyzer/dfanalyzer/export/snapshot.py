@@ -108,6 +108,8 @@ class Snapshot:
         transformations, sets: the dataflow specification as stored in the catalog.
         executions, agents, tasks, rows, model_files: the stored provenance; `rows` maps a set id
             to its rows.
+        steering: the steering actions asked of the executions (dicts, `steering_actions.COLUMNS`
+            and exec_id).
     """
     dataflow: dict
     transformations: list
@@ -117,6 +119,7 @@ class Snapshot:
     tasks: list = dataclasses.field(default_factory=list)
     rows: dict = dataclasses.field(default_factory=dict)
     model_files: list = dataclasses.field(default_factory=list)
+    steering: list = dataclasses.field(default_factory=list)  # steering_action records with exec_id
 
     def transformation(self, dt_id):
         return next((dt for dt in self.transformations if dt.id == dt_id), None)

@@ -1,5 +1,7 @@
-"""Runs side by side: hyperparameters, adaptations, layers, final and test metrics, overlaid curves."""
+"""Runs side by side: hyperparameters, adaptations, steering actions, layers, final and test
+metrics, data, code and environment (with the diffs of scripts and package lists), overlaid curves."""
 from dfanalyzer.errors import InvalidInput
+from dfanalyzer.runs.lineage_comparison import compare_lineage
 from dfanalyzer.runs.run_detail import RunDetail
 from dfanalyzer.runs.series import EpochSeries
 
@@ -38,18 +40,22 @@ class Comparison:
         rows += _rows("hyperparameter", _union(d["hyperparameters"] for d in details),
                       [d["hyperparameters"] for d in details])
         rows.append(_row("adaptation", "learning-rate adaptations", [_adaptations(d["adaptations"]) for d in details]))
+        rows.append(_row("steering", "steering actions", [_steering(d["steering"]) for d in details]))
         layers = [_layers(d["layers"]) for d in details]
         rows += _rows("layer", _union(layers), layers)
         finals = [{metric: points[-1][1] for metric, points in c["series"].items() if points} for c in curves]
         rows += _rows("final", _union(finals), finals)
         rows += _rows("test", _union(d["test"] for d in details),
                       [d["test"] for d in details], skip={"timestamp", "elapsed_time"})
+        lineage = compare_lineage(self.store, [(d["execution"], d["dataflow"]) for d in details])
+        rows += lineage["rows"]
         # The learning rate last: the charts show how well first.
         metrics = sorted(_union(c["metrics"] for c in curves), key=lambda metric: "learning_rate" in metric)
         return {
             "runs": [{"execution": d["execution"], "dataflow": d["dataflow"], "status": d["status"]} for d in details],
             "rows": rows,
             "metrics": metrics,
+            "lineage": {"verdict": lineage["verdict"], "diffs": lineage["diffs"]},
             "series": {metric: {d["execution"]: c["series"].get(metric, []) for d, c in zip(details, curves)}
                        for metric in metrics},
         }
@@ -76,6 +82,17 @@ def _adaptations(adaptations):
     return "; ".join(f"epoch {a.get('epoch'):g}: {a.get('old_learning_rate')} → {a.get('new_learning_rate')}"
                      f" ({a.get('cause')})" if isinstance(a.get("epoch"), (int, float)) else str(a)
                      for a in adaptations) or None
+
+
+def _steering(actions):
+    """"epoch 10: set_learning_rate 0.0123 by alice (applied); ..." of a run's steering actions."""
+    described = []
+    for action in actions:
+        epoch = f"epoch {action['applied_epoch']:g}: " if action.get("applied_epoch") is not None else ""
+        value = f" {action['value']:g}" if action.get("value") is not None else ""
+        note = f" “{action['note']}”" if action.get("note") else ""
+        described.append(f"{epoch}{action['action']}{value} by {action['actor']}{note} ({action['state']})")
+    return "; ".join(described) or None
 
 
 def _layers(layers):

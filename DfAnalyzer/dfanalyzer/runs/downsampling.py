@@ -6,8 +6,9 @@ The same rows always give the same points, so a refreshed chart is identical, no
 from dfanalyzer.identifiers import quote
 
 
-def min_max_sql(table, task_column, task_count, metric, budget, where=""):
-    """SQL answering [epoch, value] of `metric` for at most about `budget` points.
+def min_max_sql(table, task_column, task_count, metric, budget, where="", x="epoch"):
+    """SQL answering [x, value] of `metric` (x: the `epoch` column unless named) for at most about
+    `budget` points.
 
     Parameters to bind: the `task_count` task ids, then those of `where` (an `AND ...` on `s`).
     Rows with a NULL value are left out before bucketing; ties keep the lowest epoch."""
@@ -15,7 +16,7 @@ def min_max_sql(table, task_column, task_count, metric, budget, where=""):
     tasks = ", ".join("?" * task_count)
     value = f"s.{quote(metric)}"
     return (
-        f"WITH r AS (SELECT s.epoch AS x, {value} AS y, ROW_NUMBER() OVER (ORDER BY s.epoch, s.id) AS rn "
+        f"WITH r AS (SELECT s.{quote(x)} AS x, {value} AS y, ROW_NUMBER() OVER (ORDER BY s.{quote(x)}, s.id) AS rn "
         f"FROM {table} s WHERE s.{quote(task_column)} IN ({tasks}) AND {value} IS NOT NULL {where}), "
         f"b AS (SELECT x, y, rn, (rn - 1) * {buckets} / (SELECT COUNT(*) FROM r) AS bucket, "
         "(SELECT COUNT(*) FROM r) AS n FROM r) "

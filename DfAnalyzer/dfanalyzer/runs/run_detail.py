@@ -1,8 +1,9 @@
-"""One run as its page shows it: status, hyperparameters, layers, adaptations, early stopping,
-test results, agents, trained models, errors, and where its PROV documents and graphs are."""
+"""One run as its page shows it: status, hyperparameters, layers, adaptations, steering actions,
+early stopping, test results, agents, trained models, errors, and where its PROV documents and
+graphs are."""
 import json
 
-from dfanalyzer import reading
+from dfanalyzer import reading, steering_actions
 from dfanalyzer.export import registry as document_formats
 from dfanalyzer.identifiers import quote
 from dfanalyzer.runs import status as run_status
@@ -44,12 +45,15 @@ class RunDetail:
             "start": min(starts) if starts else None,
             "end": max(ends) if ends and status not in (run_status.RUNNING, run_status.LOST) else None,
             "errors": [{"transformation": t["transformation"], "status": t["status"], "error": t["error_msg"]}
-                       for t in tasks if t["status"] in run_status.FAILED_TASK_STATUSES or t["error_msg"]],
+                       for t in tasks if t["status"] in run_status.FAILED_TASK_STATUSES
+                       or (t["error_msg"] and t["status"] != run_status.PRUNED)],
+            "pruned": next((t["error_msg"] for t in tasks if t["status"] == run_status.PRUNED), None),
             "tasks": tasks,
             "hyperparameters": self._last_row(sets, HYPERPARAMETERS, exec_id),
             "layers": self._rows(sets, LAYERS, exec_id),
             "adaptations": self._rows(sets, adaptation_set.tag.lower(), exec_id) if adaptation_set else [],
             "early_stopping": self._last_row(sets, EARLY_STOPPING, exec_id),
+            "steering": steering_actions.log(self.store, [exec_id])[exec_id],
             "test": self._last_row(sets, TEST_RESULTS, exec_id),
             "stages": self._stages(sets, exec_id),
             "metrics": sets.metric_columns(),

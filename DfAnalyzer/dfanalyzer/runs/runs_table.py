@@ -55,6 +55,9 @@ class RunsTable:
             f"{run_status.task_counts_sql('t')} "
             "FROM dataflow_execution e LEFT JOIN task t ON t.exec_id = e.id "
             "LEFT JOIN execution_liveness l ON l.exec_id = e.id WHERE e.df_id = ? "
+            # A tuner's search is an execution of its own (its trials' runs are the rows)
+            "AND NOT EXISTS (SELECT 1 FROM task st JOIN data_transformation sd ON st.dt_id = sd.id "
+            "WHERE st.exec_id = e.id AND LOWER(sd.tag) = 'search') "
             "GROUP BY e.id, e.tag, e.start_time, l.last_heard ORDER BY e.id DESC", [self.sets.df_id])
         now = datetime.datetime.now()
         rows = {}

@@ -21,6 +21,7 @@ RUNNING = "RUNNING"
 FINISHED = "FINISHED"
 FAILED = "FAILED"
 STOPPED = "STOPPED"
+PRUNED = "PRUNED"  # a tuner stopped the trial early on purpose (Optuna's pruning)
 LOST = "LOST"
 
 FAILED_TASK_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
@@ -28,6 +29,7 @@ FAILED_TASK_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
 ENDINGS = (
     (FAILED, FAILED_TASK_STATUSES),
     (STOPPED, ("STOPPED",)),
+    (PRUNED, ("PRUNED",)),
 )
 # Task statuses a task ends with.
 FINAL_TASK_STATUSES = frozenset({FINISHED}.union(*(statuses for _, statuses in ENDINGS)))

@@ -1,11 +1,16 @@
 """What part of the runs table a page shows: filter, numeric ranges, chosen values, sort, page and columns."""
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.runs.runs_table import differing_columns
 
 MAX_PAGE = 5000
+NUMBER = r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?"
+# KEY:LOW:HIGH, each bound a number or empty; written so that Python and JSON Schema (ECMA 262)
+# read it alike, for the OpenAPI document states it too.
+RANGE_FORM = f"[^\\r\\n\\u2028\\u2029]+:({NUMBER})?:({NUMBER})?"
 DEFAULT_HYPERPARAMETERS = 10
 
 
@@ -21,7 +26,7 @@ class ValueRange:
     def parse(cls, text):
         key, _, bounds = text.rpartition(":")
         key, _, low = key.rpartition(":")
-        if not key:
+        if not key or not re.fullmatch(RANGE_FORM, text):
             raise InvalidInput(f"range {text!r} is not KEY:LOW:HIGH (e.g. hp:learning_rate:0.001:0.1, "
                                "an empty bound is open)")
         try:

@@ -117,5 +117,23 @@ CREATE TABLE IF NOT EXISTS saved_query (
 CREATE TABLE IF NOT EXISTS execution_liveness (
     exec_id BIGINT PRIMARY KEY,
     listening_since TIMESTAMP,
-    last_heard TIMESTAMP
+    last_heard TIMESTAMP,
+    learning_rate_schedule VARCHAR(255)
+);
+CREATE TABLE IF NOT EXISTS steering_action (
+    id BIGINT PRIMARY KEY,
+    exec_id BIGINT NOT NULL,
+    action VARCHAR(32) NOT NULL,
+    value DOUBLE,
+    note CLOB,
+    actor VARCHAR(255) NOT NULL,
+    requested_at TIMESTAMP NOT NULL,
+    state VARCHAR(16) NOT NULL,
+    delivered_at TIMESTAMP,
+    applied_at TIMESTAMP,
+    applied_epoch DOUBLE,
+    old_value DOUBLE,
+    new_value DOUBLE,
+    task_identifier VARCHAR(255),
+    message CLOB
 );

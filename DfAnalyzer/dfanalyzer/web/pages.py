@@ -58,3 +58,14 @@ def compare_page(request: Request, runs: str = "", dataflow: str | None = None):
 @router.get("/analysis")
 def analysis_page(request: Request):
     return render(request, "analysis.html", "analysis", "Hyperparameter analysis")
+
+
+@router.get("/searches")
+def searches_page(request: Request):
+    return render(request, "searches.html", "searches", "Searches")
+
+
+@router.get("/searches/{search_id}")
+def search_page(request: Request, search_id: str):
+    data_urls = {"search": f"/api/v1/searches/{quote(search_id, safe='')}"}
+    return render(request, "search.html", "searches", f"Search {search_id}", search_id=search_id, data_urls=data_urls)

@@ -12,6 +12,7 @@ NAVIGATION = [
     ("Runs", "/", "runs"),
     ("Compare", "/compare", "compare"),
     ("Analysis", "/analysis", "analysis"),
+    ("Searches", "/searches", "searches"),
     ("Query", "/query", "query"),
     ("Dataflows", "/dataflows", "dataflows"),
 ]

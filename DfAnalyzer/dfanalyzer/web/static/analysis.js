@@ -6,6 +6,7 @@
 (() => {
   const $ = id => document.getElementById(id);
   const MAX_CATEGORIES = 50;     // a text hyperparameter with more distinct values gets no axis
+  const NOT_AXES = new Set(["hp:trial_id"]);  // a tuner trial's id names a run, it does not describe one
   let table = null;              // every run with the analysed columns
   let parallel = null, scatter = null;
   let brushes = new Map();       // numeric column key -> [low, high]
@@ -53,6 +54,7 @@
   function axes(s) {
     const distinct = c => new Set(table.rows.map(r => r[c.key])).size;
     const varying = [...columnsOf("hyperparameter"), ...columnsOf("hyperparameter", "text")]
+      .filter(c => !NOT_AXES.has(c.key))
       .filter(c => distinct(c) > 1 && (c.type === "number" || categories(c.key).length <= MAX_CATEGORIES));
     return [...table.all_columns.filter(c => varying.includes(c)).map(c => c.key), s.metric];
   }

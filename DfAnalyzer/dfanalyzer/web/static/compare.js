@@ -7,8 +7,9 @@
   const runs = (params.get("runs") || "").split(",").filter(Boolean);
   let answer = null;
 
-  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", layer: "layer",
-                        final: "final metric", test: "test metric"};
+  const GROUP_LABELS = {run: "run", hyperparameter: "hyperparameter", adaptation: "adaptation", steering: "steering",
+                        layer: "layer", final: "final metric", test: "test metric", data: "data", code: "code",
+                        environment: "environment"};
 
   function colors() {
     const palette = ["#2463eb", "#e4572e", "#17a398", "#f3a712", "#8e44ad", "#29335c", "#db2b39", "#4caf50",
@@ -51,7 +52,7 @@
         dataZoom: [{type: "inside", filterMode: "none"}],
         color: runColors,
         series: answer.runs.map(run => ({
-          name: run.execution, type: "line", showSymbol: false, data: answer.series[metric][run.execution] || [],
+          name: run.execution, type: "line", showSymbol: (answer.series[metric][run.execution] || []).length === 1, data: answer.series[metric][run.execution] || [],
           step: metric.includes("learning_rate") ? "end" : false,
         })),
       }));
@@ -79,6 +80,7 @@
     try { answer = await DFA.api(url, {key: "compare"}); } catch (_) { return; }
     drawChips();
     drawTable();
+    document.dispatchEvent(new CustomEvent("dfa:compared", {detail: answer}));   // compare_lineage.js
     drawCharts();
   }
   start();

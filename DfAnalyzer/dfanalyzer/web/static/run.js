@@ -1,5 +1,6 @@
-/* One run: curves (downsampled by the service, detail fetched on zoom), epochs table, details.
-   While the run is RUNNING, rows stored since the last cursor are appended every second. */
+/* One run: curves (downsampled by the service, detail fetched on zoom), epochs table, details,
+   steering. While the run is RUNNING, rows stored since the last cursor are appended every second;
+   a LOST run (its process went silent) is not polled. */
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
@@ -11,6 +12,7 @@
   let summary = null, curves = null, cursor = 0, status = null, epochCount = 0;
   let zoom = parseZoom(DFA.params().get("zoom"));
   let epochPage = null;   // the epochs table's answer
+  let steering = null;    // GET .../steering: can the caller steer, is the process listening, the log
   const charts = [];      // {group: [metrics], entry}
 
   function parseZoom(text) {
@@ -29,10 +31,23 @@
     return [...byBase.entries()].sort(([a], [b]) => (a === "learning_rate") - (b === "learning_rate"));
   }
 
+  /* Automatic adaptations dashed; steering actions (a person's) solid, with who and what. */
   function adaptationMarks() {
-    return (summary?.adaptations || []).filter(a => a.epoch !== null).map(a => ({
+    const automatic = (summary?.adaptations || []).filter(a => a.epoch !== null && a.cause !== "user").map(a => ({
       xAxis: a.epoch, label: {formatter: `${a.cause || "change"}: ${DFA.formatValue(a.old_learning_rate)} → ${DFA.formatValue(a.new_learning_rate)}`,
         position: "insideEndTop", fontSize: 10}}));
+    const steered = (steering?.actions || []).filter(a => a.state === "applied" && a.applied_epoch !== null).map(a => ({
+      xAxis: a.applied_epoch, name: `steering-${a.id}`,
+      lineStyle: {type: "solid", color: "#d9480f", width: 1.5},
+      label: {formatter: `${a.actor}: ${steeringText(a)}`, position: "insideEndBottom", fontSize: 10, color: "#d9480f"}}));
+    return automatic.concat(steered);
+  }
+
+  function steeringText(a) {
+    if (a.action === "set_learning_rate") {
+      return a.old_value !== null ? `lr ${DFA.formatValue(a.old_value)} → ${DFA.formatValue(a.new_value)}` : `lr → ${DFA.formatValue(a.value)}`;
+    }
+    return {stop: "stop", stop_now: "stop now", note: "note"}[a.action] || a.action;
   }
 
   /* Where each fit after the first begins, when the model was fitted more than once (fine-tuning). */
@@ -54,12 +69,18 @@
       yAxis: {type: "value", scale: true},
       dataZoom: [{type: "inside", filterMode: "none"}, {type: "slider", height: 16, bottom: 6, filterMode: "none"}],
       series: metrics.map((metric, index) => ({
-        name: metric, type: "line", showSymbol: false, symbolSize: 4,
+        name: metric, type: "line", showSymbol: lonePoint(curves.series[metric]), symbolSize: 4,
         step: metric.includes("learning_rate") ? "end" : false,
         data: curves.series[metric] || [],
         markLine: index === 0 ? {symbol: "none", silent: true, lineStyle: {type: "dashed"}, data: [...stageMarks(), ...adaptationMarks()]} : undefined,
       })),
     };
+  }
+
+  /* A line of one point draws nothing: a run of one epoch (a pruned trial, Hyperband's first
+     rung) shows its point as a symbol. */
+  function lonePoint(points) {
+    return (points || []).length === 1;
   }
 
   function applyZoom(instance) {
@@ -103,9 +124,14 @@
     }
   }
 
+  function setMarks() {
+    for (const {entry} of charts) entry.instance.setOption({series: [{markLine: {data: adaptationMarks()}}]});
+  }
+
   function setSeriesData() {
     for (const {metrics, entry} of charts) {
-      entry.instance.setOption({series: metrics.map(metric => ({data: curves.series[metric] || []}))});
+      entry.instance.setOption({series: metrics.map(metric => ({
+        data: curves.series[metric] || [], showSymbol: lonePoint(curves.series[metric])}))});
     }
   }
 
@@ -160,10 +186,15 @@
     status = s.status;
     $("run-status").textContent = s.status;
     $("run-status").className = `status status-${s.status}`;
+    $("run-status").title = s.last_heard ? `its training process was last heard of at ${s.last_heard} UTC` : "";
     const seconds = s.start && s.end ? (new Date(s.end) - new Date(s.start)) / 1000 : null;
     $("run-facts").textContent = ` · ${s.dataflow} · started ${DFA.formatValue(s.start, "time")}` +
       (seconds !== null ? ` · ${seconds.toFixed(1)} s` : "");
-    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("");
+    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("") +
+      (s.pruned ? `<p class="muted" id="run-pruned">A tuner pruned this run on purpose: ${DFA.escapeHtml(s.pruned)}</p>` : "");
+    if (s.hyperparameters && s.hyperparameters.search_id) {
+      $("run-facts").innerHTML += ` · <a href="/searches/${encodeURIComponent(s.hyperparameters.search_id)}">search</a>`;
+    }
     $("hyperparameters").innerHTML = kvRows(s.hyperparameters);
     $("test").innerHTML = kvRows(s.test);
     $("early-stopping").innerHTML = kvRows(s.early_stopping);
@@ -195,6 +226,57 @@
         });
         watcher.observe($("provenance-graph"));
       }
+    }
+  }
+
+  /* Steering: the controls show only to a caller whose token may steer, on a RUNNING run whose
+     process listens; the log lists every action asked and what the process did with it. */
+  async function loadSteering() {
+    const before = JSON.stringify(steering?.actions || []);
+    steering = await DFA.api(`${base}/steering${scope ? "?" + scope.slice(0, -1) : ""}`, {key: "steering"});
+    drawSteering();
+    if (JSON.stringify(steering.actions) !== before && charts.length) setMarks();
+  }
+
+  function drawSteering() {
+    const s = steering;
+    const panel = $("steering");
+    panel.hidden = !s.actions.length && !s.listening && s.status !== "LOST";
+    $("steering-controls").hidden = !(s.can_steer && s.listening);
+    const heard = s.last_heard ? DFA.formatValue(s.last_heard, "time") : null;
+    $("steering-state").textContent = s.status === "LOST"
+      ? `LOST: its training process was last heard of at ${heard}`
+      : s.listening ? `the training process listens (last heard ${heard})`
+        : s.status === "RUNNING" ? "this run's process does not listen for steering" : `run ${s.status}`;
+    if (s.listening && !s.can_steer) $("steering-state").textContent += " · your token may read but not steer";
+    $("steering-log").innerHTML = s.actions.length ? rowsTable(s.actions.slice().reverse().map(a => ({
+      id: a.id, asked: DFA.formatValue(a.requested_at, "time"), by: a.actor, action: a.action,
+      value: a.value, state: a.state, epoch: a.applied_epoch, note: a.note || "", result: a.message || (
+        a.new_value !== null ? `${DFA.formatValue(a.old_value)} → ${DFA.formatValue(a.new_value)}` : "")})))
+      : `<tr><td class="muted">no steering action asked</td></tr>`;
+  }
+
+  async function steer(action) {
+    const body = {action, note: $("steering-note").value || null};
+    if (action === "set_learning_rate") {
+      body.value = Number($("steering-rate").value);
+      if (!$("steering-rate").value || !(body.value > 0)) {
+        DFA.showError("steering", "Give the new learning rate.", "a positive number, e.g. 0.001");
+        return;
+      }
+    }
+    if (action === "note" && !body.note) {
+      DFA.showError("steering", "Write the note first.", "the note says why; it is recorded with the run");
+      return;
+    }
+    const buttons = [...document.querySelectorAll("#steering-controls button")];
+    buttons.forEach(b => b.disabled = true);
+    try {
+      await DFA.api(`${base}/steering${scope ? "?" + scope.slice(0, -1) : ""}`, {key: "steering", body});
+      $("steering-note").value = "";
+      await loadSteering();
+    } finally {
+      buttons.forEach(b => b.disabled = false);
     }
   }
 
@@ -244,13 +326,19 @@
       drawEpochs();
       if (!curves.downsampled) $("curve-info").textContent = `${epochCount} epochs`;
     }
+    await loadSteering();
     if (answer.status !== status) {
       summary = await DFA.api(`${base}/summary?${scope.slice(0, -1)}`, {key: "summary"});
       drawSummary();
       if (!charts.length || !summary.metrics.every(m => curves.metrics.includes(m))) await loadCurves(false);
+      else setMarks();   // adaptations recorded since the page loaded
     }
   }
 
+  for (const button of document.querySelectorAll("#steering-controls button")) {
+    button.addEventListener("click", () => steer(button.dataset.action).catch(() => {}));
+  }
+  $("steering-controls").addEventListener("submit", event => event.preventDefault());
   $("epochs-prev").addEventListener("click", () => loadEpochs(Math.max(0, epochPage.offset - PAGE)));
   $("epochs-next").addEventListener("click", () => loadEpochs(epochPage.offset + PAGE));
   $("zoom-reset").addEventListener("click", () => {
@@ -264,6 +352,8 @@
     const summaryRequest = DFA.api(first.summaryUrl, {key: "summary"});
     const curvesRequest = seriesRequest(Boolean(zoom), first.seriesUrl);
     const epochsRequest = loadEpochs(0, first.epochsUrl);
+    const steeringRequest = loadSteering();
+    steeringRequest.catch(() => {});
     curvesRequest.catch(() => {});
     epochsRequest.catch(() => {});
     try {
@@ -275,7 +365,8 @@
     }
     drawSummary();
     try {
-      await Promise.all([loadCurves(Boolean(zoom), curvesRequest), epochsRequest]);
+      await Promise.all([steeringRequest.catch(() => {}), epochsRequest]);
+      await loadCurves(Boolean(zoom), curvesRequest);
     } finally {
       document.dispatchEvent(new Event("dfa:run-drawn"));   // what waits for the page's layout may start
     }

@@ -49,23 +49,31 @@ class _NoLineage:
 
 
 def interleaved(pairs, run):
-    """[(with, without)] wall times of `run(flag)`, which runs first alternating."""
-    results = []
+    """[(with, without)] wall times and [(with, without)] process CPU times of `run(flag)`, which runs
+    first alternating. CPU time (every thread of this process) moves less than wall time on a loaded
+    machine, and counts the work of keras_prov's threads too."""
+    walls, cpus = [], []
     for pair in range(pairs):
-        times = {}
+        wall, cpu = {}, {}
         for flag in ((True, False) if pair % 2 else (False, True)):
-            times[flag] = run(flag)
-        results.append((times[True], times[False]))
-        print(f"  pair {pair + 1}: with {times[True]:.2f} s, without {times[False]:.2f} s, "
-              f"{100 * (times[True] - times[False]) / times[False]:+.2f}%")
-    return results
+            started, cpu_started = time.perf_counter(), time.process_time()
+            run(flag)
+            wall[flag], cpu[flag] = time.perf_counter() - started, time.process_time() - cpu_started
+        walls.append((wall[True], wall[False]))
+        cpus.append((cpu[True], cpu[False]))
+        print(f"  pair {pair + 1}: wall with {wall[True]:.2f} s, without {wall[False]:.2f} s "
+              f"({100 * (wall[True] - wall[False]) / wall[False]:+.2f}%); CPU with {cpu[True]:.2f} s, "
+              f"without {cpu[False]:.2f} s ({100 * (cpu[True] - cpu[False]) / cpu[False]:+.2f}%)")
+    return walls, cpus
 
 
 def summary(label, results):
-    overheads = [100 * (a - b) / b for a, b in results]
-    baselines = [b for _, b in results]
-    print(f"{label}: median {statistics.median(overheads):+.2f}% of fit (target <= 1%); the runs without alone "
-          f"vary by {100 * (max(baselines) - min(baselines)) / min(baselines):.1f}%")
+    walls, cpus = results
+    for name, pairs in (("wall", walls), ("CPU", cpus)):
+        overheads = [100 * (a - b) / b for a, b in pairs]
+        baselines = [b for _, b in pairs]
+        print(f"{label}: {name} time median {statistics.median(overheads):+.2f}% (target <= 1%); the runs without "
+              f"alone vary by {100 * (max(baselines) - min(baselines)) / min(baselines):.1f}%")
 
 
 def data_part(pairs):
@@ -73,7 +81,7 @@ def data_part(pairs):
     x = rng.random((25_600, 1024), dtype=np.float32)
     y = rng.integers(0, 10, 25_600)
     print(f"\ndata: x {x.nbytes / 2**20:.0f} MiB, y {y.nbytes / 2**20:.2f} MiB")
-    hashing, thread_costs = [], []
+    thread_costs = {True: [], False: []}
     real_start = data_lineage.DataLineage.start
 
     def fit(hashed):
@@ -83,26 +91,23 @@ def data_part(pairs):
                                   keras.layers.Dense(10, activation="softmax")])
         model.compile("adam", "sparse_categorical_crossentropy")
         model.provenance(dataflow_tag="bench_lineage", store_model=False, system_metrics_every=0)
-        started = time.perf_counter()
         model.fit(x, y, epochs=2, batch_size=256, verbose=0)
-        elapsed = time.perf_counter() - started
         callback = model._keras_prov_recorder.last_callback
-        if hashed:
-            recording.drain(60)
-            thread_costs.append(callback.begin_cost + callback.end_cost)
-        return elapsed
+        recording.drain(60)   # the hashing's rows are sent: its work is inside the measured time
+        thread_costs[hashed].append(callback.begin_cost + callback.end_cost)
 
     fit(True)  # warm-up
     results = interleaved(pairs, fit)
     run_capture.data_lineage.DataLineage.start = real_start
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     data_lineage.array_identity(x)
-    hashing.append(time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     summary("data lineage", results)
-    print(f"  SHA-256 of the 100 MiB array: {hashing[0]:.3f} s on the lineage thread "
-          f"({100 * hashing[0] / statistics.median(b for _, b in results):.2f}% of a fit's wall time)")
-    print(f"  training thread in on_train_begin + on_train_end (references, weight copies, the end's wait): "
-          f"median {1e3 * statistics.median(thread_costs):.1f} ms")
+    fit_cpu = statistics.median(b for _, b in results[1])
+    print(f"  SHA-256 of the 100 MiB array alone: {wall:.3f} s wall, {cpu:.3f} s CPU = "
+          f"{100 * cpu / fit_cpu:.2f}% of the CPU time of a fit without it")
+    print(f"  training thread in on_train_begin + on_train_end: median {1e3 * statistics.median(thread_costs[True]):.1f} ms "
+          f"with the data hashed, {1e3 * statistics.median(thread_costs[False]):.1f} ms without")
     big = np.zeros((512, 2**18), dtype=np.float32)   # 512 MiB
     started = time.perf_counter()
     row = data_lineage.array_identity(big)
@@ -120,9 +125,7 @@ def steps_part(pairs):
         model = build_model(keras.Sequential)
         compile_model(model)
         model.provenance(dataflow_tag="bench_steps", store_model=False, log_every_n_steps=10 if with_steps else None)
-        started = time.perf_counter()
         model.fit(x_train, y_train, epochs=3, batch_size=64, validation_split=0.2, verbose=0)
-        return time.perf_counter() - started
 
     fit(True)
     summary("log_every_n_steps=10", interleaved(pairs, fit))
@@ -133,25 +136,22 @@ def stall_part(pairs):
     x = rng.random((4000, 8), dtype=np.float32)
     y = rng.random((4000, 1), dtype=np.float32)
     print("\nstall: Dense(4) on 8 features, batch 1, one epoch of 4,000 steps")
-    drains = []
 
     def fit(with_steps):
         model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(1)])
         model.compile("sgd", "mse")
         model.provenance(dataflow_tag="bench_stall", store_model=False, log_every_n_steps=1 if with_steps else None)
-        started = time.perf_counter()
         model.fit(x, y, epochs=1, batch_size=1, verbose=0)
-        elapsed = time.perf_counter() - started
         if with_steps:
             ended = time.perf_counter()
             recording.drain(120)
             drains.append(time.perf_counter() - ended)
-        return elapsed
 
+    drains = []
     fit(True)
-    results = interleaved(pairs, fit)
-    print(f"steps/s: with rows every step {statistics.median(4000 / a for a, _ in results):.0f}, "
-          f"without {statistics.median(4000 / b for _, b in results):.0f}; the recording thread finished "
+    walls, _ = interleaved(pairs, fit)
+    print(f"steps/s: with a row every step {statistics.median(4000 / a for a, _ in walls):.0f}, "
+          f"without {statistics.median(4000 / b for _, b in walls):.0f}; the recording thread finished "
           f"{1e3 * statistics.median(drains):.0f} ms (median) after fit returned")
 
 

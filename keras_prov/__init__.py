@@ -20,7 +20,8 @@ Functions:
     autolog(...): the same for code that keeps `import keras`.
     start_run(...): records a training loop that does not call `fit` (GradientTape, JAX, PyTorch).
     flush(timeout=30): waits until the provenance and the trained models are stored.
-    runs(), epochs(run), query(sql), compare(runs), run(tag), graph(run), show(), watch(run): reading
+    runs(), epochs(run), query(sql), compare(runs), run(tag), graph(run), show(), watch(run),
+        searches(), search(tuner): reading
         and viewing from a notebook (keras_prov.notebook; loads pandas and IPython on first use).
 
 Importing keras_prov imports Keras but not the recording machinery (dfa_lib_python, threads):
@@ -41,7 +42,8 @@ __version__ = "0.1.0"
 __keras_version__ = _keras.__version__
 
 _OWN = {"Model", "Sequential", "Provenance", "autolog", "flush", "ProvenanceError", "ProvenanceConfigError",
-        "models", "runs", "epochs", "query", "compare", "run", "graph", "show", "watch", "notebook", "start_run",
+        "models", "runs", "epochs", "query", "compare", "run", "graph", "show", "watch", "notebook",
+        "searches", "search", "start_run",
         "Run"}
 
 
@@ -71,7 +73,7 @@ _LAZY = {"Model": ("keras_prov.model", "Model"), "Sequential": ("keras_prov.sequ
          "models": ("keras_prov.models", None), "start_run": ("keras_prov.manual_run", "start_run"),
          "Run": ("keras_prov.manual_run", "Run")}
 _LAZY.update({name: ("keras_prov.notebook", name)
-              for name in ("runs", "epochs", "query", "compare", "run", "graph", "show", "watch")})
+              for name in ("runs", "epochs", "query", "compare", "run", "graph", "show", "watch", "searches", "search")})
 
 
 def __getattr__(name):

@@ -13,7 +13,6 @@ recording thread (`describe`).
 """
 import hashlib
 import importlib.metadata
-import logging
 import os
 import platform
 import shlex
@@ -21,8 +20,6 @@ import subprocess
 import sys
 
 from dfa_lib_python.paths import project_root, shown_path
-
-logger = logging.getLogger("keras_prov")
 
 SCRIPT_LIMIT = 1 << 20
 DIFF_LIMIT = 256 * 1024

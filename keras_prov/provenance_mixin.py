@@ -198,11 +198,10 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     callback = ProvenanceCallback(recorder, arguments, user_callbacks)
     recorder.last_callback = callback
     added = [callback] + step_metrics_callbacks(callback, settings)
-    # The steering callback acts before the others see the epoch (a rate set by a person is the
-    # epoch's rate); the keeper runs first at each epoch's end, so an epoch whose callbacks raise
-    # (a pruning callback) is still recorded.
-    steering = SteeringCallback.for_fit(recorder, callback)
-    callbacks = [callback.epoch_keeper] + ([steering] if steering else []) + user_callbacks + added
+    steering = SteeringCallback.for_fit(recorder, callback)  # first: it acts before the others see the epoch
+    # The epoch keeper runs before the user's callbacks at each epoch's end, so an epoch whose
+    # callbacks raise (a pruning callback) is still recorded.
+    callbacks = ([steering] if steering else []) + [callback.epoch_keeper] + user_callbacks + added
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self

@@ -16,7 +16,6 @@ and copying weights happens on keras_prov's lineage, system and recording thread
 Sets (tables `<dataflow>.<set>`, documented in docs/keras_prov.md): iData, iCodeEnvironment,
 iSourceText, oModelWeights, oSystemMetrics (and oStepMetrics from `step_metrics`).
 """
-import logging
 
 from dfa_lib_python.dataset import DataSet
 
@@ -24,8 +23,6 @@ from keras_prov import code_environment, data_lineage, model_derivation, system_
 from keras_prov.lineage_sets import (CODE_ENVIRONMENT, DATA, DATA_STEPS, MODEL_WEIGHTS, SOURCE_TEXT, SYSTEM_METRICS,
                                      TEST_DATA, TEST_DATA_STEPS)
 from keras_prov.recording_thread import recording
-
-logger = logging.getLogger("keras_prov")
 
 LINEAGE_TIMEOUT = 600.0
 

@@ -46,7 +46,7 @@ class Kernel:
 
     def __init__(self, cwd, env=None):
         self.notebook = nbformat.v4.new_notebook()
-        self.client = NotebookClient(self.notebook, kernel_name=KERNEL_NAME, timeout=CELL_SECONDS,
+        self.client = NotebookClient(self.notebook, kernel_name=KERNEL_NAME, timeout=CELL_SECONDS, startup_timeout=300,
                                      resources={"metadata": {"path": str(cwd)}}, allow_errors=False)
         self.env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
         self.seconds = []  # (seconds, first line) of every cell run: where a slow test spends its time
@@ -69,7 +69,7 @@ class Kernel:
     def restart(self):
         """Restarts the kernel at once (the old one is killed), as Kernel > Restart does."""
         run_sync(self.client.km.restart_kernel)(now=True)
-        self.client.kc.wait_for_ready(timeout=120)
+        self.client.kc.wait_for_ready(timeout=300)
 
     def __exit__(self, *exc_info):
         print("cell seconds:", self.seconds)

@@ -135,9 +135,38 @@ def web_app_address(kernel):
     return address
 
 
-def test_notebook_on_an_embedded_directory(tmp_path):
+def run_example_notebook(kernel):
+    """Runs examples/keras_prov_notebook.ipynb cell by cell and checks what each cell shows."""
+    notebook = nbformat.read(EXAMPLE, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "commit the example without outputs"
+    outputs = {cell.source.splitlines()[0]: kernel.run(cell.source)
+               for cell in notebook.cells if cell.cell_type == "code"}
+    print("example notebook: %.1f s in its cells" % sum(seconds for seconds, _ in kernel.seconds))
+    watched = rich(outputs["def digits_model(learning_rate):"], "text/html")
+    png_of_html(watched[0])
+    shown = rich(outputs["history"], "text/html")[0]
+    assert "digits_notebook" in shown and "FINISHED" in shown and "hidden_units" in shown
+    png_of_html(shown)
+    table = rich(outputs['keras.runs("digits_notebook", mode="best")'], "text/html")[0]
+    well_formed_html(table)
+    assert len(set(re.findall(r"digits_notebook-[0-9T]+-[0-9a-f]+", table))) == 2
+    epochs = outputs["epochs = keras.epochs(history)"]
+    assert rich(epochs, "image/png") and ">12.0<" in rich(epochs, "text/html")[0]  # the last of 12 epochs
+    assert "val_accuracy" in rich(outputs["keras.query('SELECT epoch, val_accuracy FROM digits_notebook.otrainingmodel '"],
+                                  "text/html")[0]
+    compared = rich(outputs["side_by_side = keras.compare([history, history_slow])"], "text/html")[0]
+    assert "learning_rate" in compared
+    well_formed_svg(rich(outputs["keras.graph(history)"], "image/svg+xml")[0])
+    address = text_of(outputs["keras.show()"]).strip().split(": ", 1)[1]
+    page = requests.get(address, timeout=30)
+    assert page.status_code == 200 and "Runs" in page.text
+
+
+def test_example_notebook_then_a_test_notebook_on_an_embedded_directory(tmp_path):
     data_dir = tmp_path / "dfa-data"
-    with Kernel(tmp_path) as kernel:
+    with Kernel(tmp_path, {"DFA_URL": f"embedded:{data_dir}", "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
+        run_example_notebook(kernel)
         kernel.run(setup_cell(f"embedded:{data_dir}", tmp_path / "spool"))
         first, second = check_reading(kernel)
 
@@ -145,7 +174,7 @@ def test_notebook_on_an_embedded_directory(tmp_path):
         watched = json_lines(kernel.run(textwrap.dedent(f"""
             import threading, time
             third = tiny(0.1)
-            thread = threading.Thread(target=third.fit, args=(x, y), kwargs=dict(epochs=60, verbose=0))
+            thread = threading.Thread(target=third.fit, args=(x, y), kwargs=dict(epochs=30, verbose=0))
             thread.start()
             seen = []
             while thread.is_alive():
@@ -157,16 +186,16 @@ def test_notebook_on_an_embedded_directory(tmp_path):
             thread.join()
             report(seen=seen, epochs=len(keras.epochs(third)), status=keras.runs({TAG!r}).status.iloc[0])
         """)))[0]
-        assert any(status == "RUNNING" and 0 < epochs < 60 for status, epochs in watched["seen"]), watched
-        assert watched["epochs"] == 60 and watched["status"] == "FINISHED"
+        assert any(status == "RUNNING" and 0 < epochs < 30 for status, epochs in watched["seen"]), watched
+        assert watched["epochs"] == 30 and watched["status"] == "FINISHED"
 
         # Live curves: redrawn in place while the fit runs, the last drawing with every epoch.
         outputs = kernel.run("live_model = tiny(0.1)\n"
                              "with keras.watch(live_model, interval=0.2) as live:\n"
-                             "    live_model.fit(x, y, epochs=40, verbose=0)\n"
+                             "    live_model.fit(x, y, epochs=20, verbose=0)\n"
                              "report(updates=live.updates, epochs=live.epochs)")
         live = json_lines(outputs)[0]
-        assert live["epochs"] == 40 and live["updates"] >= 2, live
+        assert live["epochs"] == 20 and live["updates"] >= 2, live
         drawn = rich(outputs, "text/html")
         assert len(drawn) == 1  # one output, replaced in place
         png_of_html(drawn[0])
@@ -214,6 +243,50 @@ def test_notebook_against_a_service(tmp_path, service):
         kernel.run(setup_cell(service.url, tmp_path / "spool"))
         check_reading(kernel)
         assert web_app_address(kernel) == service.url + "/"
+
+        # A KerasTuner search shows its trials table; its trials and the searches as DataFrames.
+        outputs = kernel.run(textwrap.dedent(f"""
+            import keras_tuner
+
+            def build(hp):
+                model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(hp.Int("units", 4, 12, step=4)),
+                                          keras.layers.Dense(10, activation="softmax")])
+                model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+                return model
+
+            tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=2, seed=1,
+                                             directory={str(tmp_path / "tuner")!r}, project_name="notebook")
+            tuner.search(x, y, epochs=1, validation_split=0.25, verbose=0)
+            found = keras.search(tuner)
+            trials = found.trials()
+            report(search=found.search_id, trials=list(trials.trial_id), status=list(trials.status),
+                   units=sorted(trials["hp:units"]), tuner=sorted(t.hyperparameters.values["units"]
+                                                               for t in tuner.oracle.trials.values()),
+                   searches=list(keras.searches().search_id))
+            found
+        """))
+        searched = json_lines(outputs)[0]
+        assert len(searched["trials"]) == 2 and searched["status"] == ["COMPLETED", "COMPLETED"], searched
+        assert searched["units"] == searched["tuner"] and searched["searches"][0] == searched["search"]
+        trials_table = rich(outputs, "text/html")[0]
+        assert "table" in well_formed_html(trials_table)
+        assert all(trial in trials_table for trial in searched["trials"])
+
+        # Colab cannot run here: a google.colab module that records the call stands in for it, to
+        # check that show() hands Colab's port proxy the service's port and the page.
+        colab = tmp_path / "fake-colab" / "google" / "colab"
+        colab.mkdir(parents=True)  # `google` stays a namespace package (TensorFlow's protobuf is in it too)
+        (colab / "__init__.py").write_text("")
+        (colab / "output.py").write_text("calls = []\n"
+                                         "def serve_kernel_port_as_iframe(port, path='/', height=400):\n"
+                                         "    calls.append([port, path, height])\n")
+        proxied = json_lines(kernel.run(f"import sys; sys.path.insert(0, {str(colab.parent.parent)!r})\n"
+                                        "from google.colab import output\n"
+                                        "shown = keras.show(h2)\n"
+                                        "report(calls=output.calls, returned=shown)"))[0]
+        run_path = f"/runs/{proxied['calls'][0][1].split('/runs/')[1]}" if proxied["calls"] else None
+        assert proxied["calls"] == [[service.port, run_path, 720]] and proxied["returned"] is None
+        assert run_path.startswith("/runs/nbtest-") and run_path.endswith(f"?dataflow={TAG}")
     assert requests.get(service.url + "/", timeout=30).status_code == 200
 
 
@@ -269,31 +342,3 @@ def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
             interrupted = [epochs for run, epochs in after["runs"].items()
                            if run not in (unsent, shared["mine"], after["again"])]
             assert 0 < interrupted[0] < 500
-
-
-def test_example_notebook_runs_top_to_bottom(tmp_path):
-    notebook = nbformat.read(EXAMPLE, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
-        "commit the example without outputs"
-    with Kernel(tmp_path, {"DFA_URL": f"embedded:{tmp_path / 'data'}", "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
-        outputs = {cell.source.splitlines()[0]: kernel.run(cell.source)
-                   for cell in notebook.cells if cell.cell_type == "code"}
-        print("example notebook: %.1f s in its cells" % sum(seconds for seconds, _ in kernel.seconds))
-        watched = rich(outputs["def digits_model(learning_rate):"], "text/html")
-        png_of_html(watched[0])
-        shown = rich(outputs["history"], "text/html")[0]
-        assert "digits_notebook" in shown and "FINISHED" in shown and "hidden_units" in shown
-        png_of_html(shown)
-        table = rich(outputs['keras.runs("digits_notebook", mode="best")'], "text/html")[0]
-        well_formed_html(table)
-        assert len(set(re.findall(r"digits_notebook-[0-9T]+-[0-9a-f]+", table))) == 2
-        epochs = outputs["epochs = keras.epochs(history)"]
-        assert rich(epochs, "image/png") and ">12.0<" in rich(epochs, "text/html")[0]  # the last of 12 epochs
-        assert "val_accuracy" in rich(outputs["keras.query('SELECT epoch, val_accuracy FROM digits_notebook.otrainingmodel '"],
-                                      "text/html")[0]
-        compared = rich(outputs["side_by_side = keras.compare([history, history_slow])"], "text/html")[0]
-        assert "learning_rate" in compared
-        well_formed_svg(rich(outputs["keras.graph(history)"], "image/svg+xml")[0])
-        address = text_of(outputs["keras.show()"]).strip().split(": ", 1)[1]
-        page = requests.get(address, timeout=30)
-        assert page.status_code == 200 and "Runs" in page.text

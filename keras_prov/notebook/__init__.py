@@ -16,6 +16,8 @@ Functions (also `keras_prov.<name>`):
     graph(run): its PROV graph, shown inline (SVG).
     show(): the web app in the notebook.
     watch(run_or_model): learning curves updated inline while a fit records.
+    searches(): the recorded tuner searches as a DataFrame.
+    search(tuner_or_study): a search, shown inline as its trials table; `.trials()` as a DataFrame.
 """
 from keras_prov.notebook.source import ReadError, stop_serving
 
@@ -25,6 +27,8 @@ _PUBLIC = {
     "run": "keras_prov.notebook.inline_run", "Run": "keras_prov.notebook.inline_run",
     "graph": "keras_prov.notebook.inline_graph", "show": "keras_prov.notebook.web_app",
     "watch": "keras_prov.notebook.live_curves",
+    "searches": "keras_prov.notebook.inline_search", "search": "keras_prov.notebook.inline_search",
+    "Search": "keras_prov.notebook.inline_search",
 }
 
 

@@ -39,9 +39,14 @@ def _panels(series):
     """[(panel name, [metrics])]: `loss` with `val_loss`, ..., the learning rate last."""
     groups = {}
     for metric, points in series.items():
-        if not any(point[1] is not None for point in points):
+        values = {point[1] for point in points if point[1] is not None}
+        if not values or (_is_learning_rate(metric) and len(values) == 1):  # a constant rate says nothing drawn
             continue
         base = metric[4:] if metric.startswith("val_") else metric
         groups.setdefault(base, []).append(metric)
-    names = sorted(groups, key=lambda name: ("learning_rate" in name or name == "lr", list(groups).index(name)))
+    names = sorted(groups, key=lambda name: (_is_learning_rate(name), list(groups).index(name)))
     return [(name, sorted(groups[name], key=lambda m: m.startswith("val_"))) for name in names][:MAX_PANELS]
+
+
+def _is_learning_rate(metric):
+    return "learning_rate" in metric or metric == "lr"

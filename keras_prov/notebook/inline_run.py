@@ -109,6 +109,9 @@ def final_and_best(series):
         points = [point for point in points if point[1] is not None]
         if not points:
             continue
+        if "learning_rate" in metric or metric == "lr":  # a setting, not a score: no best
+            values[metric] = (points[-1][1], None, None)
+            continue
         choose = min if lower_is_better(metric) else max
         best = choose(points, key=lambda point: point[1])
         values[metric] = (points[-1][1], best[1], best[0])
@@ -122,7 +125,8 @@ def _text(summary, series, epoch_count):
     if hyperparameters:
         lines.append("hyperparameters: " + ", ".join(f"{k}={_format(v)}" for k, v in hyperparameters))
     for metric, (final, best, epoch) in final_and_best(series).items():
-        lines.append(f"{metric}: final {_format(final)}, best {_format(best)} (epoch {_format(epoch)})")
+        lines.append(f"{metric}: final {_format(final)}"
+                     + (f", best {_format(best)} (epoch {_format(epoch)})" if best is not None else ""))
     test = _shown_items(summary.get("test") or {})
     if test:
         lines.append("test: " + ", ".join(f"{k}={_format(v)}" for k, v in test))
@@ -153,7 +157,7 @@ def _html(summary, series, epoch_count, png):
     metrics = final_and_best(series)
     if metrics:
         parts.append("<div>" + _table(["metric", "final", "best", "at epoch"],
-                                      [(m, _format(f), _format(b), _format(e)) for m, (f, b, e) in metrics.items()])
+                                      [(m, _format(f), _format(b, ""), _format(e, "")) for m, (f, b, e) in metrics.items()])
                      + "</div>")
     test = _shown_items(summary.get("test") or {})
     if test:
@@ -183,7 +187,9 @@ def _shown_items(values):
     return [(k, v) for k, v in values.items() if k not in ("timestamp", "elapsed_time") and v is not None]
 
 
-def _format(value):
+def _format(value, missing="None"):
+    if value is None:
+        return missing
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)

@@ -13,7 +13,7 @@ from keras_prov.errors import ProvenanceError
 
 logger = logging.getLogger("keras_prov")
 
-FLUSH_SECONDS = 10.0  # a read first waits this long at most for this process's records to be stored
+FLUSH_SECONDS = 30.0  # a read first waits this long at most for this process's records to be stored
 READ_TIMEOUT = 120.0
 HOLDER_WAIT_SECONDS = 10.0
 

@@ -117,15 +117,16 @@
 
   const SYSTEM_GROUPS = [
     ["CPU %", ["process_cpu_percent", "cpu_percent"]],
-    ["memory (bytes)", ["process_rss_bytes", "memory_used_bytes"]],
+    ["memory (MB)", ["process_rss_bytes", "memory_used_bytes"]],
     ["GPU %", ["gpu_utilization_percent"]],
-    ["GPU memory (bytes)", ["gpu_memory_used_bytes"]],
+    ["GPU memory (MB)", ["gpu_memory_used_bytes"]],
   ];
+  const inMegabytes = (metric, data) => metric.endsWith("_bytes") ? data.map(([x, y]) => [x, y === null ? null : y / 1e6]) : data;
 
   function drawSystem(answer) {
     const specs = SYSTEM_GROUPS.map(([title, metrics]) => ({
       title, xType: "time", xName: "time (dashed: epoch starts)",
-      series: metrics.filter(m => (answer.series[m] || []).length).map(m => [m, answer.series[m]]),
+      series: metrics.filter(m => (answer.series[m] || []).length).map(m => [m.replace(/_bytes$/, "_mb"), inMegabytes(m, answer.series[m])]),
       marks: (answer.epoch_marks || []).map(([epoch, stamp]) => ({xAxis: stamp, label: {formatter: `epoch ${epoch}`, fontSize: 10}})),
     })).filter(spec => spec.series.length);
     if (!specs.length) return;

@@ -254,6 +254,11 @@ BEST_SO_FAR_POINTS = """() => { const chart = echarts.getInstanceByDom(document.
   return chart ? chart.getOption().series.find(s => s.name === 'best so far').data.length : 0; }"""
 
 
+LONE_LOSS_POINT = """() => { const el = document.querySelector('#charts .chart'); const chart = el && echarts.getInstanceByDom(el);
+  const loss = chart && chart.getOption().series.find(s => s.name === 'loss');
+  return Boolean(loss) && loss.data.length === 1 && loss.showSymbol === true; }"""
+
+
 def test_search_pages_list_the_trials_draw_the_best_so_far_and_open_a_trials_run(
         browser, shared_dfa_service, runs):  # noqa: F811
     tag, result = report(runs, "optuna_hook")
@@ -284,6 +289,18 @@ def test_search_pages_list_the_trials_draw_the_best_so_far_and_open_a_trials_run
         p.wait_for_url("**/runs/**")
         assert f"/runs/{trial_id}-e1" in p.url
         p.wait_for_selector("#run-status")
+        p.wait_for_function("document.querySelector('#run-status').textContent === 'FINISHED'")
+        # A run of one epoch draws its point (a line of one point draws nothing).
+        flags_tag, _ = report(runs, "flags")
+        one_epoch = next(run for run, row in trial_runs(shared_dfa_service, flags_tag).items()
+                         if row["epoch_numbers"] == [1])
+        p = page.goto(f"/runs/{one_epoch}?dataflow={flags_tag}")
+        p.wait_for_function(f"({LONE_LOSS_POINT})() === true")
+        pruned = next(t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values() if t["status"] == "PRUNED")
+        p = page.goto(f"/runs/{pruned['runs']}?dataflow={tag}")
+        p.wait_for_function("document.querySelector('#run-status').textContent === 'PRUNED'")
+        assert "pruned at epoch 2" in p.text_content("#run-pruned") and p.locator("#run-errors .error").count() == 0
+        page.screenshot("pruned_run.png")
         assert page.problems == []
     finally:
         page.close()

@@ -1,6 +1,7 @@
 """A plain PyTorch training loop instrumented with dfa-lib-python directly, as DNNProv does:
 no Keras, the same dataflow shape (TrainingModel with iTrainingModel / oTrainingModel, TestingModel
-with oTestingModel), queryable in DfAnalyzer while it trains.
+with oTestingModel), queryable in DfAnalyzer while it trains. `keras_prov.start_run` records such a loop with the
+full Keras-Prov sets in a few lines (docs/keras_prov.md, tests/test_manual_run.py).
 
     pip install torch==2.13.0
     DFA_URL=http://127.0.0.1:22000 python examples/pytorch_dnnprov.py

@@ -169,6 +169,8 @@ class Run:
         `start_run` if `log_model` was not called."""
         if not self.recording or self._ended:
             return
+        if not self._described:
+            self._describe_model()  # a run without epochs still has its hyperparameters
         if self.model is not None and self.recorder.provenance.store_model and not self._model_logged:
             self.log_model(self.model)
         self._ended = True
@@ -179,6 +181,8 @@ class Run:
         if not self.recording or self._ended:
             return
         self._ended = True
+        if not self._described:
+            self._describe_model()  # never raises: the loop's own exception goes on
         recording.submit(mark_failed, self.task, error)
 
     # -- on the recording thread -------------------------------------------------------------
@@ -194,9 +198,14 @@ class Run:
         """The model's columns of iTrainingModel and its iLayers rows, read on the caller's thread
         once (the model must not change under us), sent with the next message."""
         self._described = True
-        values = _model_values(self.model)
+        try:
+            values = _model_values(self.model)
+            layers = layer_table.LayerTable(self.model).rows() if _is_keras_model(self.model) else []
+        except Exception:  # noqa: BLE001 - an unusual model must not stop the loop; your values are kept
+            logger.warning("keras_prov could not read the model's parameters and layers; recording the "
+                           "hyperparameters you gave", exc_info=True)
+            values, layers = {}, []
         values.update(self._given)
-        layers = layer_table.LayerTable(self.model).rows() if _is_keras_model(self.model) else []
         recording.submit(self._send_description, values, layers)
 
     def _send_begin(self):

@@ -3,6 +3,7 @@ import hashlib
 import logging
 import os
 import shutil
+import warnings
 import zipfile
 
 import keras
@@ -11,6 +12,7 @@ logger = logging.getLogger("keras_prov")
 
 KERAS_FILE = "model.keras"
 WEIGHTS_FILE = "model.weights.h5"
+SUMMARY_FILE = "model.summary.txt"
 
 
 class ModelArchive:
@@ -35,19 +37,44 @@ class ModelArchive:
 
     def __init__(self, directory):
         self.directory = directory
+        self.fallback_reason = None  # why only the weights and the summary were saved, if so
 
     def save(self, model, include_optimizer=False):
-        """Writes `model.keras` (call on the training thread: the model must not change meanwhile)."""
+        """Writes `model.keras` (call on the training thread: the model must not change meanwhile).
+
+        A model Keras cannot save whole (a subclass without `get_config()`, an object in its config
+        that does not serialize) is saved as its weights (`model.weights.h5`) and its summary
+        (`model.summary.txt`) instead, with one warning line; `fallback_reason` says why. Raises
+        only when even the weights cannot be written."""
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, KERAS_FILE)
-        with _as_plain_keras(model), _without_optimizer(model, not include_optimizer):
-            model.save(path)
-        return path
+        try:
+            with _as_plain_keras(model), _without_optimizer(model, not include_optimizer), warnings.catch_warnings():
+                # Said of subclasses whose train_step calls their parts, never the model: we save what they hold.
+                warnings.filterwarnings("ignore", "You are saving a model that has not yet been built")
+                model.save(path)
+            return path
+        except Exception as error:  # noqa: BLE001 - whatever stops Keras's saver, the weights can still be kept
+            self.fallback_reason = _one_line(error)
+        if os.path.exists(path):
+            os.remove(path)  # a partial archive
+        weights_path = os.path.join(self.directory, WEIGHTS_FILE)
+        with _counted_as_built(model):
+            model.save_weights(weights_path)
+            with open(os.path.join(self.directory, SUMMARY_FILE), "w", encoding="utf-8") as summary:
+                model.summary(print_fn=lambda text, *args, **kwargs: summary.write(text + "\n"))
+        logger.warning("keras_prov stored the trained model as %s and %s: Keras could not save it whole (%s)",
+                       WEIGHTS_FILE, SUMMARY_FILE, self.fallback_reason)
+        return weights_path
 
     def describe(self, weights=False):
-        """One description per file: file_name, local_path, format, size_bytes, sha256. With
+        """One description per file: file_name, local_path, format, size_bytes, sha256, note. With
         `weights`, first writes `model.weights.h5` out of the saved `.keras` file (which holds that
         very HDF5 file). Needs no model, so it runs off the training thread."""
+        if self.fallback_reason is not None:
+            note = f"not saved whole: {self.fallback_reason}"
+            return [dict(_described(self.directory, name, file_format), note=note)
+                    for name, file_format in ((WEIGHTS_FILE, "weights.h5"), (SUMMARY_FILE, "summary.txt"))]
         keras_path = os.path.join(self.directory, KERAS_FILE)
         files = [(KERAS_FILE, keras_path, "keras")]
         if weights:
@@ -56,9 +83,22 @@ class ModelArchive:
                     open(weights_path, "wb") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
             files.append((WEIGHTS_FILE, weights_path, "weights.h5"))
-        return [{"file_name": name, "local_path": path, "format": file_format, "size_bytes": os.path.getsize(path),
-                 "sha256": sha256_of(path)}
-                for name, path, file_format in files]
+        return [_described(self.directory, name, file_format) for name, _, file_format in files]
+
+
+def _described(directory, file_name, file_format):
+    path = os.path.join(directory, file_name)
+    return {"file_name": file_name, "local_path": path, "format": file_format, "size_bytes": os.path.getsize(path),
+            "sha256": sha256_of(path), "note": None}
+
+
+def _one_line(error):
+    """`Type: first sentence of the message` on one line, short enough for a warning line and a
+    table cell (Keras's messages go on with advice and examples)."""
+    message = " ".join(str(error).split())
+    sentence = message.split(". ")[0].rstrip(".")
+    text = f"{type(error).__name__}: {sentence}" if sentence else type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def sha256_of(path):
@@ -107,6 +147,26 @@ class _without_optimizer:
     def __exit__(self, *exc):
         if self.active:
             object.__setattr__(self.model, "optimizer", self.optimizer)
+        return False
+
+
+class _counted_as_built:
+    """While saving the weights, counts as built a model whose layers hold weights although its own
+    `call` never ran (a VAE or a GAN whose train_step calls its encoder and decoder): Keras refuses
+    to save the weights of an unbuilt model, though every weight exists."""
+
+    def __init__(self, model):
+        self.model = model
+        self.active = not model.built and bool(model.weights)
+
+    def __enter__(self):
+        if self.active:
+            object.__setattr__(self.model, "built", True)
+        return self.model
+
+    def __exit__(self, *exc):
+        if self.active:
+            object.__setattr__(self.model, "built", False)
         return False
 
 

@@ -87,9 +87,11 @@ class ModelStoreClient:
         archive = archive_class(directory)
         try:
             archive.save(model, include_optimizer=self.include_optimizer)
-        except Exception:  # noqa: BLE001 - an unsavable model (e.g. unregistered custom layer) must not stop fit
-            logger.exception("keras_prov could not save the trained model; it is not stored (the rest of the "
-                             "provenance is)")
+        except Exception as error:  # noqa: BLE001 - an unsavable model must not stop fit
+            # ModelArchive already fell back to the weights: this is a model whose weights cannot be written.
+            logger.warning("keras_prov could not save the trained model, not even its weights (%s: %s); it is not "
+                           "stored (the rest of the provenance is)", type(error).__name__,
+                           str(error).strip().splitlines()[0] if str(error).strip() else "")
             if not self.embedded_dir:
                 shutil.rmtree(directory, ignore_errors=True)
             return None

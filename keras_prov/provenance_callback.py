@@ -234,7 +234,10 @@ class ProvenanceCallback(keras.callbacks.Callback):
 
     def _expected_metrics(self):
         """Metric names the logs will hold, predicted from compile() so that the columns exist from
-        the first epoch; names the logs bring later are added then."""
+        the first epoch; names the logs bring later are added then. A model's own train_step or
+        test_step logs what it chooses: nothing is predicted for it (no column it never fills)."""
+        if not _keras_own_step(self.model, "train_step"):
+            return []
         names = ["loss"]
         try:
             names = [name for name in self.model.metrics_names if name != "compile_metrics"]
@@ -253,7 +256,8 @@ class ProvenanceCallback(keras.callbacks.Callback):
                 if name and name not in names:
                     names.append(name)
         arguments = self.fit_arguments
-        if arguments.get("validation_split") or arguments.get("validation_data") is not None:
+        if (arguments.get("validation_split") or arguments.get("validation_data") is not None) and \
+                _keras_own_step(self.model, "test_step"):
             names += ["val_" + name for name in list(names)]
         return names
 
@@ -276,6 +280,11 @@ class ProvenanceCallback(keras.callbacks.Callback):
                 return
             logger.exception("keras_prov stopped recording this fit after an error in %s; training goes on",
                              hook.__name__)
+
+
+def _keras_own_step(model, name):
+    """Whether `model`'s train_step / test_step is Keras's own (whose logs compile() predicts)."""
+    return getattr(getattr(type(model), name, None), "__module__", "").startswith("keras.")
 
 
 def _early_stopping_row(callback):

@@ -199,13 +199,12 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     recorder.last_callback = callback
     added = [callback] + step_metrics_callbacks(callback, settings)
     steering = SteeringCallback.for_fit(recorder, callback)  # first: it acts before the others see the epoch
-    callbacks = ([steering] if steering else []) + user_callbacks + added
+    # The epoch keeper runs before the user's callbacks at each epoch's end, so an epoch whose
+    # callbacks raise (a pruning callback) is still recorded.
+    callbacks = ([steering] if steering else []) + [callback.epoch_keeper] + user_callbacks + added
     kwargs = dict(kwargs)
     positional = list(args)
     callbacks_index = list(_FIT_SIGNATURE.parameters).index("callbacks") - 1  # minus self
-    # The keeper runs first at each epoch's end, so an epoch whose callbacks raise (a pruning
-    # callback) is still recorded.
-    callbacks = [callback.epoch_keeper] + user_callbacks + added
     if len(positional) > callbacks_index:
         positional[callbacks_index] = callbacks
     else:

@@ -33,8 +33,9 @@ TRIAL_ROWS = "oTrial"
 EPOCH_COLUMNS = [("epoch", "NUMERIC"), ("timestamp", "TEXT"), ("elapsed_time", "NUMERIC"),
                  ("learning_rate", "NUMERIC")]
 TEST_COLUMNS = [("timestamp", "TEXT"), ("elapsed_time", "NUMERIC")]
+# note: why the model is stored as its weights and summary instead of a whole .keras file (else NULL)
 TRAINED_MODEL_COLUMNS = [("file_name", "TEXT"), ("path", "TEXT"), ("format", "TEXT"), ("size_bytes", "NUMERIC"),
-                         ("sha256", "TEXT")]
+                         ("sha256", "TEXT"), ("note", "TEXT")]
 EARLY_STOPPING_COLUMNS = [("monitor", "TEXT"), ("patience", "NUMERIC"), ("min_delta", "NUMERIC"),
                           ("stopped_epoch", "NUMERIC"), ("best_epoch", "NUMERIC"), ("best_value", "NUMERIC"),
                           ("restore_best_weights", "TEXT")]

@@ -15,17 +15,28 @@ import textwrap
 CLEARED_VARIABLES = ("KERAS_PROV_DISABLE", "KERAS_PROV_AUTOLOG", "KERAS_BACKEND", "DFA_URL", "DFA_SPOOL_DIR")
 
 
+def run_file(path, env=None, timeout=600, cwd="/"):
+    """Runs the script `path` as `python path` in a new interpreter; returns (stdout, stderr).
+    Fails with the script's stderr when it exits with an error."""
+    return _run([path], env, timeout, cwd)
+
+
 def run_script(code, env=None, timeout=600, cwd="/"):
     """Runs `code` in a new interpreter; returns (the last line of its stdout as JSON, its stderr).
     Fails with the script's stderr when it exits with an error."""
+    stdout, stderr = _run(["-c", textwrap.dedent(code)], env, timeout, cwd)
+    lines = stdout.strip().splitlines()
+    assert lines, f"the script printed nothing:\n{stderr[-4000:]}"
+    return json.loads(lines[-1]), stderr
+
+
+def _run(arguments, env, timeout, cwd):
     environment = {key: value for key, value in os.environ.items() if key not in CLEARED_VARIABLES}
     environment.update({"TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            timeout=timeout, env=environment, cwd=cwd)
+    result = subprocess.run([sys.executable, *arguments], capture_output=True, text=True, timeout=timeout,
+                            env=environment, cwd=cwd)
     assert result.returncode == 0, f"the script failed (exit {result.returncode}):\n{result.stderr[-6000:]}"
-    lines = result.stdout.strip().splitlines()
-    assert lines, f"the script printed nothing:\n{result.stderr[-4000:]}"
-    return json.loads(lines[-1]), result.stderr
+    return result.stdout, result.stderr
 
 
 class ScriptBatch:
@@ -42,7 +53,12 @@ class ScriptBatch:
         self._futures = {}
 
     def start(self, name, code, env=None, timeout=600):
+        """Runs `code` (see run_script)."""
         self._futures[name] = self._pool.submit(run_script, code, env, timeout)
+
+    def start_file(self, name, path, env=None, timeout=600):
+        """Runs the script file `path` (see run_file)."""
+        self._futures[name] = self._pool.submit(run_file, path, env, timeout)
 
     def result(self, name):
         return self._futures[name].result()

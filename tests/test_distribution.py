@@ -133,7 +133,8 @@ def _start(script, arguments, env, folder):
 
 def _finish(processes, timeout):
     """{name: (returncode, stdout, stderr)}; a process still running at the deadline is killed
-    (its returncode is then None), so that a hung worker fails the test instead of hanging it."""
+    (its returncode is then None), so that a hung worker fails the test instead of hanging it.
+    The deadline is generous: on a 2-core machine at load 60 the six processes needed over 400 s."""
     deadline = time.monotonic() + timeout
     finished = {}
     for name, process in processes.items():
@@ -173,7 +174,7 @@ def trainings(shared_dfa_service, tmp_path_factory):
     for rank in (0, 1):
         processes[f"rank{rank}"] = _start(TORCH_DDP, [str(rank), torch_port, url, tags["torch"]],
                                           {**base, "KERAS_BACKEND": "torch"}, tmp_path_factory.mktemp(f"rank{rank}"))
-    return shared_dfa_service, tags, _finish(processes, timeout=400)
+    return shared_dfa_service, tags, _finish(processes, timeout=900)
 
 
 def result(trainings, name):

@@ -175,10 +175,11 @@ def test_keras_tuner_hyperband_executions_and_continuations(shared_dfa_service, 
     assert len({row["trial_id"] for row in all_trials}) == len(all_trials) >= len(trials) + 3
 
 
-def test_keras_tuner_grid_search_through_flags_on_search(shared_dfa_service, runs):
+def test_keras_tuner_grid_search_and_bayesian_optimization_through_flags_on_search(shared_dfa_service, runs):
     tag, result = report(runs, "flags")
     assert result["nothing_loaded_before_search"] is True
-    search = next(s for s in latest(shared_dfa_service, tag, "osearch", "search_id").values() if s["tuner"] != "optuna.Study")
+    searches = latest(shared_dfa_service, tag, "osearch", "search_id").values()
+    search = next(s for s in searches if s["tuner"] == "GridSearch")
     assert (search["tuner"], search["objective"], search["direction"], search["status"]) == (
         "GridSearch", "val_loss", "min", "FINISHED")
     trials = {t["tuner_trial_id"]: t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values()
@@ -189,6 +190,17 @@ def test_keras_tuner_grid_search_through_flags_on_search(shared_dfa_service, run
         run = runs_by_tag[trials[trial_id]["runs"]]
         assert (run["dropout"], run["optimizer"]) == (tuned["values"]["dropout"], tuned["values"]["optimizer"])
         assert run["optimizer_name"].lower() == tuned["values"]["optimizer"]
+    # BayesianOptimization, through the same flag.
+    bayes = next(s for s in searches if s["tuner"] == "BayesianOptimization")
+    assert bayes["oracle"].startswith("BayesianOptimizationOracle(") and bayes["status"] == "FINISHED"
+    trials = {t["tuner_trial_id"]: t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values()
+              if t["search_id"] == bayes["search_id"]}
+    assert set(trials) == set(result["bayes"]) and len(trials) == 2
+    for trial_id, tuned in result["bayes"].items():
+        assert json.loads(trials[trial_id]["hyperparameters"]) == tuned["values"]
+        assert trials[trial_id]["status"] == tuned["status"]
+        run = runs_by_tag[trials[trial_id]["runs"]]
+        assert (run["dropout"], run["optimizer"]) == (tuned["values"]["dropout"], tuned["values"]["optimizer"])
 
 
 def test_optuna_study_with_pruning_through_the_hook(shared_dfa_service, runs):
@@ -254,6 +266,11 @@ BEST_SO_FAR_POINTS = """() => { const chart = echarts.getInstanceByDom(document.
   return chart ? chart.getOption().series.find(s => s.name === 'best so far').data.length : 0; }"""
 
 
+LONE_LOSS_POINT = """() => { const el = document.querySelector('#charts .chart'); const chart = el && echarts.getInstanceByDom(el);
+  const loss = chart && chart.getOption().series.find(s => s.name === 'loss');
+  return Boolean(loss) && loss.data.length === 1 && loss.showSymbol === true; }"""
+
+
 def test_search_pages_list_the_trials_draw_the_best_so_far_and_open_a_trials_run(
         browser, shared_dfa_service, runs):  # noqa: F811
     tag, result = report(runs, "optuna_hook")
@@ -284,6 +301,18 @@ def test_search_pages_list_the_trials_draw_the_best_so_far_and_open_a_trials_run
         p.wait_for_url("**/runs/**")
         assert f"/runs/{trial_id}-e1" in p.url
         p.wait_for_selector("#run-status")
+        p.wait_for_function("document.querySelector('#run-status').textContent === 'FINISHED'")
+        # A run of one epoch draws its point (a line of one point draws nothing).
+        flags_tag, _ = report(runs, "flags")
+        one_epoch = next(run for run, row in trial_runs(shared_dfa_service, flags_tag).items()
+                         if row["epoch_numbers"] == [1])
+        p = page.goto(f"/runs/{one_epoch}?dataflow={flags_tag}")
+        p.wait_for_function(f"({LONE_LOSS_POINT})() === true")
+        pruned = next(t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values() if t["status"] == "PRUNED")
+        p = page.goto(f"/runs/{pruned['runs']}?dataflow={tag}")
+        p.wait_for_function("document.querySelector('#run-status').textContent === 'PRUNED'")
+        assert "pruned at epoch 2" in p.text_content("#run-pruned") and p.locator("#run-errors .error").count() == 0
+        page.screenshot("pruned_run.png")
         assert page.problems == []
     finally:
         page.close()

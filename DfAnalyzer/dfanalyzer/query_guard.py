@@ -64,6 +64,8 @@ CATALOG_TABLES = {re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", statement).grou
 ENDS_FROM_LIST = {"where", "group", "order", "having", "limit", "offset", "union", "except", "intersect",
                   "window", "sample", "fetch", "select", "qualify"}
 STRING_PREFIXES = {"e", "r", "x", "u&"}
+DIGITS = "0123456789"  # not str.isdigit(): "²" is a digit to Python, not to SQL
+NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class UnknownTable(QueryRejected):
@@ -124,8 +126,8 @@ def tokenize(sql):
             else:
                 tokens.append(Token("word", word, index))
                 index = end
-        elif char.isdigit() or (char == "." and index + 1 < length and sql[index + 1].isdigit()):
-            match = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?").match(sql, index)
+        elif char in DIGITS or (char == "." and index + 1 < length and sql[index + 1] in DIGITS):
+            match = NUMBER.match(sql, index)
             tokens.append(Token("number", match.group(0), index))
             index = match.end()
         else:

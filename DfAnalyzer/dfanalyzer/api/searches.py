@@ -74,10 +74,12 @@ def read_search(search_id: str, store=Depends(get_store)):
 
 @router.get("/{search_id}/prov", response_class=Response,
             responses={200: {"description": "the document", "content": {
-                media_type: {"schema": {"type": "string"}} for media_type in sorted(
+                media_type: {"schema": {"type": "object" if media_type.endswith("json") else "string"}}
+                for media_type in sorted(
                     {f.media_type.split(";")[0] for f in document_formats.FORMATS.values()})}}})
 def search_prov(search_id: str, format: str = Query("provn", description="PROV format: " +
-                                                    ", ".join(document_formats.known())),
+                                                    ", ".join(document_formats.known()),
+                                                    json_schema_extra={"enum": document_formats.known()}),
                 store=Depends(get_store)):
     """The PROV document of a search: the search as an activity of the tuner (a software agent),
     its trials informed by it, the runs informed by their trial, Hyperband's continuations as

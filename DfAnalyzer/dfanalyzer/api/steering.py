@@ -1,7 +1,9 @@
 """Steering a running training: POST /api/v1/executions/{exec}/steering asks, GET .../steering
 shows the steering log, and the run's training process fetches (GET .../steering/next) and reports
 (POST .../steering/{id}/outcome) what it did."""
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +24,8 @@ class Forbidden(DfaError):
 
 class SteeringRequest(BaseModel):
     action: str = Field(..., description="stop (after this epoch), stop_now (at the next batch), "
-                                         "set_learning_rate (from the next epoch) or note")
+                                         "set_learning_rate (from the next epoch) or note",
+                        json_schema_extra={"enum": list(steering_actions.ACTIONS)})  # checked with its message
     value: float | None = Field(None, description="the new learning rate, for set_learning_rate")
     note: str | None = Field(None, description="why; required for the action 'note'")
     actor: str | None = Field(None, description="who asks, when the service's token does not name its holder "
@@ -30,7 +33,8 @@ class SteeringRequest(BaseModel):
 
 
 class SteeringOutcome(BaseModel):
-    state: str = Field(..., description="applied or refused")
+    state: str = Field(..., description="applied or refused",
+                       json_schema_extra={"enum": list(steering_actions.OUTCOMES)})
     epoch: float | None = None
     old_value: float | None = None
     new_value: float | None = None
@@ -146,7 +150,7 @@ def steering_log(execution: str, request: Request, dataflow: str | None = None, 
 
 @router.get("/{execution}/steering/next", response_model=PendingActions, responses=error_responses(403, 404, 422))
 async def next_actions(execution: str, request: Request, dataflow: str | None = None,
-                       after: int = Query(0, ge=0, description="the highest action id already received"),
+                       after: int = Query(0, ge=0, le=2 ** 63 - 1, description="the highest action id already received"),
                        schedule: str | None = Query(None, description="the optimizer's learning-rate schedule"),
                        store=Depends(get_store)):
     """For the run's training process: the actions not applied yet with an id above `after`, at
@@ -179,7 +183,7 @@ def _running(store, exec_id):
 
 @router.post("/{execution}/steering/{action_id}/outcome", response_model=SteeringAction,
              responses=error_responses(403, 404, 422))
-def action_outcome(execution: str, action_id: int, body: SteeringOutcome, request: Request,
+def action_outcome(execution: str, action_id: Annotated[int, Path(ge=0, le=2 ** 63 - 1)], body: SteeringOutcome, request: Request,
                    dataflow: str | None = None, store=Depends(get_store)):
     """For the run's training process: what it did with an action (applied at which epoch, with
     the old and new value and the task recording it; or refused, and why)."""

@@ -5,9 +5,13 @@ import json
 
 from dfanalyzer import reading, steering_actions
 from dfanalyzer.export import registry as document_formats
+from dfanalyzer.identifiers import quote
 from dfanalyzer.runs import status as run_status
-from dfanalyzer.runs.training_sets import (ADAPTATIONS, EARLY_STOPPING, HYPERPARAMETERS, LAYERS, TEST_RESULTS,
-                                          TrainingSets)
+from dfanalyzer.runs.training_sets import (ADAPTATIONS, EARLY_STOPPING, EPOCHS, HYPERPARAMETERS, LAYERS, TEST_RESULTS,
+                                          TRAINING_TRANSFORMATION, TrainingSets)
+
+# iTrainingModel columns shown per stage: what a fine-tuning recipe changes between its fits.
+STAGE_HYPERPARAMETERS = ("learning_rate", "initial_epoch", "trainable_params")
 
 
 class RunDetail:
@@ -51,6 +55,7 @@ class RunDetail:
             "early_stopping": self._last_row(sets, EARLY_STOPPING, exec_id),
             "steering": steering_actions.log(self.store, [exec_id])[exec_id],
             "test": self._last_row(sets, TEST_RESULTS, exec_id),
+            "stages": self._stages(sets, exec_id),
             "metrics": sets.metric_columns(),
             "agents": self._agents(exec_id),
             "models": self._models(exec_id),
@@ -65,6 +70,36 @@ class RunDetail:
             "SELECT t.identifier, dt.tag AS transformation, t.status, t.start_time, t.end_time, t.error_msg "
             "FROM task t JOIN data_transformation dt ON t.dt_id = dt.id WHERE t.exec_id = ? ORDER BY t.id", [exec_id])
         return [dict(zip(columns, row)) for row in rows]
+
+    def _stages(self, sets, exec_id):
+        """The run's fits in order, one stage per TrainingModel task: its status, first and last
+        epoch, and the hyperparameters that tell stages apart (learning rate, initial_epoch,
+        trainable parameters) when recorded."""
+        _, tasks = self.store.read(
+            "SELECT t.id, t.status FROM task t JOIN data_transformation dt ON t.dt_id = dt.id "
+            "WHERE t.exec_id = ? AND dt.tag = ? ORDER BY t.id", [exec_id, TRAINING_TRANSFORMATION])
+        stages = {task_id: {"stage": number, "status": status, "first_epoch": None, "last_epoch": None, "epochs": 0}
+                  for number, (task_id, status) in enumerate(tasks, start=1)}
+        epochs = sets.get(EPOCHS)
+        if stages and epochs is not None and "epoch" in epochs.columns:
+            task = quote(epochs.task_column)
+            _, found = self.store.read(
+                f"SELECT s.{task}, MIN(s.epoch), MAX(s.epoch), COUNT(*) FROM {epochs.table} s "
+                f"JOIN task t ON s.{task} = t.id WHERE t.exec_id = ? GROUP BY s.{task}", [exec_id])
+            for task_id, first, last, count in found:
+                if task_id in stages:
+                    stages[task_id].update(first_epoch=first, last_epoch=last, epochs=count)
+        hyperparameters = sets.get(HYPERPARAMETERS)
+        shown = [c for c in STAGE_HYPERPARAMETERS if hyperparameters is not None and c in hyperparameters.columns]
+        if stages and shown:
+            task = quote(hyperparameters.task_column)
+            _, found = self.store.read(
+                f"SELECT s.{task}, {', '.join('s.' + quote(c) for c in shown)} FROM {hyperparameters.table} s "
+                f"JOIN task t ON s.{task} = t.id WHERE t.exec_id = ? ORDER BY s.id", [exec_id])
+            for task_id, *values in found:
+                if task_id in stages:
+                    stages[task_id].update(zip(shown, values))
+        return list(stages.values())
 
     def _rows(self, sets, tag, exec_id):
         data_set = sets.get(tag)

@@ -4,7 +4,8 @@ import math
 
 from dfanalyzer.errors import InvalidInput
 from dfanalyzer.runs import status as run_status
-from dfanalyzer.runs.training_sets import EPOCHS, HYPERPARAMETERS, TEST_RESULTS, TrainingSets, lower_is_better
+from dfanalyzer.runs.training_sets import (EPOCHS, HYPERPARAMETERS, TEST_RESULTS, TRAINING_TRANSFORMATION, TrainingSets,
+                                          lower_is_better)
 
 METRIC_MODES = ("last", "best", "epoch")
 BASE_COLUMNS = [
@@ -43,6 +44,7 @@ class RunsTable:
         rows = self._executions()
         columns = list(BASE_COLUMNS)
         columns += self._add_values(rows, HYPERPARAMETERS, "hp", "hyperparameter", self._hyperparameter_columns())
+        columns += self._add_stages(rows)
         columns += self._add_metrics(rows, mode, epoch)
         columns += self._add_values(rows, TEST_RESULTS, "test", "test", self.sets.test_columns(), label_prefix="test ")
         return {"dataflow": self.sets.tag, "columns": columns, "rows": list(rows.values())}
@@ -69,6 +71,19 @@ class RunsTable:
             rows[exec_id] = {"execution": tag, "status": status, "start": start, "duration": duration, "epochs": 0,
                              "last_heard": heard}
         return rows
+
+    def _add_stages(self, rows):
+        """`stages`: the fits of each run (its TrainingModel tasks), as a column only when a run has
+        more than one (a model compiled and fitted again, as in fine-tuning)."""
+        _, counts = self.store.read(
+            "SELECT t.exec_id, COUNT(*) FROM task t JOIN data_transformation dt ON t.dt_id = dt.id "
+            "WHERE t.df_id = ? AND dt.tag = ? GROUP BY t.exec_id", [self.sets.df_id, TRAINING_TRANSFORMATION])
+        stages = {exec_id: count for exec_id, count in counts if exec_id in rows}
+        if not any(count > 1 for count in stages.values()):
+            return []
+        for exec_id, row in rows.items():
+            row["stages"] = stages.get(exec_id, 0)
+        return [{"key": "stages", "label": "stages", "group": "run", "type": "number"}]
 
     def _hyperparameter_columns(self):
         hyperparameters = self.sets.get(HYPERPARAMETERS)

@@ -7,6 +7,7 @@ from dfanalyzer.identifiers import qualified, quote
 HYPERPARAMETERS = "itrainingmodel"
 LAYERS = "ilayers"
 EPOCHS = "otrainingmodel"
+TRAINING_TRANSFORMATION = "trainingmodel"  # one task per fit: the stages of a run
 TEST_RESULTS = "otestingmodel"
 EARLY_STOPPING = "oearlystopping"
 ADAPTATIONS = ("oadaptation", "iadaptation")

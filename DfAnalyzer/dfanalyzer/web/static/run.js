@@ -50,6 +50,14 @@
     return {stop: "stop", stop_now: "stop now", note: "note"}[a.action] || a.action;
   }
 
+  /* Where each fit after the first begins, when the model was fitted more than once (fine-tuning). */
+  function stageMarks() {
+    const stages = summary?.stages || [];
+    return stages.length < 2 ? [] : stages.slice(1).filter(s => s.first_epoch !== null).map(s => ({
+      xAxis: s.first_epoch, lineStyle: {type: "solid", color: "#888"},
+      label: {formatter: `stage ${s.stage}`, position: "insideStartTop", fontSize: 10}}));
+  }
+
   function chartOption(name, metrics) {
     return {
       animation: false,
@@ -64,7 +72,7 @@
         name: metric, type: "line", showSymbol: lonePoint(curves.series[metric]), symbolSize: 4,
         step: metric.includes("learning_rate") ? "end" : false,
         data: curves.series[metric] || [],
-        markLine: index === 0 ? {symbol: "none", silent: true, lineStyle: {type: "dashed"}, data: adaptationMarks()} : undefined,
+        markLine: index === 0 ? {symbol: "none", silent: true, lineStyle: {type: "dashed"}, data: [...stageMarks(), ...adaptationMarks()]} : undefined,
       })),
     };
   }
@@ -190,6 +198,12 @@
     $("hyperparameters").innerHTML = kvRows(s.hyperparameters);
     $("test").innerHTML = kvRows(s.test);
     $("early-stopping").innerHTML = kvRows(s.early_stopping);
+    const stages = s.stages || [];
+    $("stages-panel").hidden = stages.length < 2;
+    $("stages").innerHTML = rowsTable(stages.map(st => ({
+      stage: st.stage, epochs: st.first_epoch === null ? null : `${DFA.formatValue(st.first_epoch)}–${DFA.formatValue(st.last_epoch)}`,
+      "learning rate": st.learning_rate ?? null, "initial epoch": st.initial_epoch ?? null,
+      "trainable params": st.trainable_params ?? null, status: st.status})));
     $("adaptations").innerHTML = rowsTable(s.adaptations.map(a => ({epoch: a.epoch, cause: a.cause, old: a.old_learning_rate, new: a.new_learning_rate})));
     $("layers").innerHTML = rowsTable(s.layers);
     $("models").innerHTML = s.models.length ? s.models.map(m =>

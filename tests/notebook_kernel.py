@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 from nbclient.util import run_sync
 
 KERNEL_NAME = "keras-prov-tests"
-CELL_SECONDS = 180
+CELL_SECONDS = 300
 
 
 def install_kernel_spec():

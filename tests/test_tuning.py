@@ -175,10 +175,11 @@ def test_keras_tuner_hyperband_executions_and_continuations(shared_dfa_service, 
     assert len({row["trial_id"] for row in all_trials}) == len(all_trials) >= len(trials) + 3
 
 
-def test_keras_tuner_grid_search_through_flags_on_search(shared_dfa_service, runs):
+def test_keras_tuner_grid_search_and_bayesian_optimization_through_flags_on_search(shared_dfa_service, runs):
     tag, result = report(runs, "flags")
     assert result["nothing_loaded_before_search"] is True
-    search = next(s for s in latest(shared_dfa_service, tag, "osearch", "search_id").values() if s["tuner"] != "optuna.Study")
+    searches = latest(shared_dfa_service, tag, "osearch", "search_id").values()
+    search = next(s for s in searches if s["tuner"] == "GridSearch")
     assert (search["tuner"], search["objective"], search["direction"], search["status"]) == (
         "GridSearch", "val_loss", "min", "FINISHED")
     trials = {t["tuner_trial_id"]: t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values()
@@ -189,6 +190,17 @@ def test_keras_tuner_grid_search_through_flags_on_search(shared_dfa_service, run
         run = runs_by_tag[trials[trial_id]["runs"]]
         assert (run["dropout"], run["optimizer"]) == (tuned["values"]["dropout"], tuned["values"]["optimizer"])
         assert run["optimizer_name"].lower() == tuned["values"]["optimizer"]
+    # BayesianOptimization, through the same flag.
+    bayes = next(s for s in searches if s["tuner"] == "BayesianOptimization")
+    assert bayes["oracle"].startswith("BayesianOptimizationOracle(") and bayes["status"] == "FINISHED"
+    trials = {t["tuner_trial_id"]: t for t in latest(shared_dfa_service, tag, "otrial", "trial_id").values()
+              if t["search_id"] == bayes["search_id"]}
+    assert set(trials) == set(result["bayes"]) and len(trials) == 2
+    for trial_id, tuned in result["bayes"].items():
+        assert json.loads(trials[trial_id]["hyperparameters"]) == tuned["values"]
+        assert trials[trial_id]["status"] == tuned["status"]
+        run = runs_by_tag[trials[trial_id]["runs"]]
+        assert (run["dropout"], run["optimizer"]) == (tuned["values"]["dropout"], tuned["values"]["optimizer"])
 
 
 def test_optuna_study_with_pruning_through_the_hook(shared_dfa_service, runs):

@@ -55,6 +55,9 @@ class Model(keras_tuner.HyperModel):
 tuner = keras_tuner.GridSearch(Model(), objective="val_loss", max_trials=2, directory=sys.argv[1], project_name="grid")
 plain = "dfa_lib_python" not in sys.modules
 tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, provenance=os.environ["TAG"])
+bayes = keras_tuner.BayesianOptimization(Model(), objective="val_loss", max_trials=2, num_initial_points=1, seed=1,
+                                         directory=sys.argv[1], project_name="bayes")
+bayes.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0, provenance=os.environ["TAG"])
 
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -71,6 +74,8 @@ study = optuna.create_study(study_name="flags", sampler=optuna.samplers.RandomSa
 study.optimize(objective, n_trials=2)
 print(json.dumps({"trials": {t.trial_id: {"values": t.hyperparameters.values, "status": t.status, "score": t.score}
                              for t in tuner.oracle.trials.values()},
+                  "bayes": {t.trial_id: {"values": t.hyperparameters.values, "status": t.status, "score": t.score}
+                            for t in bayes.oracle.trials.values()},
                   "optuna": {t.number: {"params": t.params, "state": t.state.name, "value": t.value}
                              for t in study.trials},
                   "nothing_loaded_before_search": plain, "flushed": keras_prov.flush(60)}, default=str))

@@ -3,6 +3,7 @@ from dfanalyzer.export import registry
 from dfanalyzer.export.document_builder import DocumentBuilder
 from dfanalyzer.export.keras_conventions import KerasConventions
 from dfanalyzer.export.lineage_conventions import LineageConventions
+from dfanalyzer.export.steering_records import SteeringRecords
 from dfanalyzer.export.reader import ProvenanceReader
 
 
@@ -11,7 +12,8 @@ class Exporter:
 
     Args:
         store: a read-only use of a `dfanalyzer.store.Store`.
-        builder: the DocumentBuilder (by default with the Keras and the lineage conventions).
+        builder: the DocumentBuilder (by default with the Keras and the lineage conventions and
+            the steering actions).
 
     Example:
         exporter = Exporter(store)
@@ -23,7 +25,8 @@ class Exporter:
 
     def __init__(self, store, builder=None):
         self.reader = ProvenanceReader(store)
-        self.builder = builder or DocumentBuilder(conventions=(KerasConventions(), LineageConventions(store)))
+        self.builder = builder or DocumentBuilder(
+            conventions=(KerasConventions(), LineageConventions(store), SteeringRecords()))
 
     def snapshot(self, name, kind=None, dataflow=None):
         """The snapshot of execution or dataflow `name`; `kind` None means: an execution if one has

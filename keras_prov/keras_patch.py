@@ -223,3 +223,26 @@ def _give_back_keras2_names(originals):
         keras.backend.get_value = get_value
     if not hasattr(keras.backend, "set_value"):
         keras.backend.set_value = set_value
+    _fix_legacy_set_value()
+
+
+def _fix_legacy_set_value():
+    """`tf.keras.backend.set_value` (Keras's legacy backend, loaded with TensorFlow) reads
+    `x.dtype.name`, which a Keras 3 variable (dtype a string) lacks: `K.set_value(optimizer.lr, v)`
+    of Keras 2 scripts would raise. Such variables are assigned directly; anything else goes to
+    the legacy function."""
+    for name in ("keras.src.legacy.backend", "keras._tf_keras.keras.backend"):
+        module = sys.modules.get(name)
+        original = getattr(module, "set_value", None)
+        if original is None or getattr(original, "_keras_prov_legacy", False):
+            continue
+
+        def legacy_set_value(x, value, original=original):
+            if isinstance(getattr(x, "dtype", None), str):
+                x.assign(value)
+            else:
+                original(x, value)
+
+        legacy_set_value._keras_prov_legacy = True
+        legacy_set_value.__doc__ = original.__doc__
+        module.set_value = legacy_set_value

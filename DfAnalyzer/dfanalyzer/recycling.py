@@ -37,6 +37,7 @@ class Recycling:
         self.max_requests = max_requests
         self.max_rss = max_rss
         self.requests = 0
+        self.draining = False  # answers then say Connection: close (see server._drain)
         self._ask = ask or (lambda: os.kill(os.getppid(), signal.SIGUSR1))
         self._asked = threading.Event()
         if max_rss:
@@ -47,6 +48,8 @@ class Recycling:
             self.requests += 1
             if self.max_requests and self.requests >= self.max_requests and not self._asked.is_set():
                 self._want_successor(f"{self.requests} requests served")
+            if self.draining:
+                send = _closing(send)
         await self.app(scope, receive, send)
 
     def _watch_memory(self):
@@ -71,3 +74,14 @@ class Recycling:
             except OSError:
                 return
             time.sleep(ASK_AGAIN_SECONDS)
+
+
+def _closing(send):
+    """`send` with `Connection: close` added to the answer's headers: the client will not send
+    another request on this connection, which the worker is about to close."""
+    async def closing_send(message):
+        if message["type"] == "http.response.start":
+            message = dict(message, headers=[*message.get("headers", []), (b"connection", b"close")])
+        await send(message)
+
+    return closing_send

@@ -30,6 +30,7 @@ CLOSE_SECONDS = STOP_SECONDS - GRACEFUL_SECONDS - 2  # then the store gets this 
 PR_SET_PDEATHSIG = 1
 HARD_LIMIT_GRACE_SECONDS = 30
 WATCHDOG_EXIT = 70
+CLOSE_NOTICE_SECONDS = 1
 
 
 def _die_with_supervisor():
@@ -87,7 +88,7 @@ def serve(settings, fd, query_timeout, restarts):
     # uvicorn handles SIGTERM, shuts down, then raises the signal again for the handler it found:
     # with the default one the process would die there, before the store below is closed.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    signal.signal(signal.SIGHUP, lambda signum, frame: _drain(server))
+    signal.signal(signal.SIGHUP, lambda signum, frame: _drain(server, app))
     try:
         server.run(sockets=[socket.socket(fileno=fd)])
     finally:
@@ -97,11 +98,17 @@ def serve(settings, fd, query_timeout, restarts):
     return 0
 
 
-def _drain(server):
-    """The supervisor has a successor ready: stop accepting, let the requests in flight finish
-    (longer than at a stop: nobody is waiting for this process to end), then close the store."""
-    server.config.timeout_graceful_shutdown = RECYCLE_DRAIN_SECONDS - CLOSE_SECONDS - 1
-    server.should_exit = True
+def _drain(server, app):
+    """The supervisor has a successor ready. Stop accepting; for CLOSE_NOTICE_SECONDS every answer says
+    `Connection: close`, so that clients sending on their kept-alive connections learn it from an
+    answer instead of finding the connection closed under a request; then let the requests in
+    flight finish (longer than at a stop: nobody is waiting for this process to
+    end), and close the store."""
+    app.draining = True
+    for listener in server.servers:  # connections not accepted yet wait in the backlog for the successor
+        listener.get_loop().call_soon_threadsafe(listener.close)
+    server.config.timeout_graceful_shutdown = RECYCLE_DRAIN_SECONDS - CLOSE_SECONDS - CLOSE_NOTICE_SECONDS - 1
+    threading.Timer(CLOSE_NOTICE_SECONDS, lambda: setattr(server, "should_exit", True)).start()
 
 
 def _wait_for_turn(handover):

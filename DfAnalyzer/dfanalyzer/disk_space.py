@@ -13,7 +13,9 @@ import re
 
 from dfanalyzer.errors import ConfigurationError, DiskFull
 
-DEFAULT_MIN_FREE = 1 << 30  # 1 GB: a few of MonetDB's growth steps on a large database
+# 256 MB: room for MonetDB to commit and grow a few steps, without refusing writes on a laptop whose
+# disk is merely fairly full (1 GB did: every write there got a 507).
+DEFAULT_MIN_FREE = 256 << 20
 # A write the engine fails with less free than this (or than min_free) is blamed on the disk: the
 # engine's words for it vary ("Append failed", "concurrency conflicts" at COMMIT).
 NEARLY_FULL = 64 << 20

@@ -32,7 +32,7 @@ def settings_from(args):
 def add_worker_options(parser):
     parser.add_argument("--min-free", help="free space to keep on the disks of the data and the models, e.g. 1GB, "
                                            "500MB, 0 for no check; below it ingestion answers 507 until space is "
-                                           "freed (default: $DFA_MIN_FREE or 1GB)")
+                                           "freed (default: $DFA_MIN_FREE or 256MB)")
     parser.add_argument("--max-requests", type=int,
                         help="replace the worker process, without failing a request, after it served this many "
                              "requests (default: $DFA_MAX_REQUESTS or 0, never)")

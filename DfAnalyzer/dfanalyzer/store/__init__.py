@@ -11,7 +11,7 @@ def open_store(data_dir=None, monetdb_url=None, query_timeout=30, monetdb_reader
     reachable yet is waited for instead of raising), else embedded MonetDB in
     `<data_dir>/monetdb`; either stops a user query after `query_timeout` seconds. Embedded
     MonetDB refuses writes (DiskFull) that would leave less than `min_free` bytes (or a size such
-    as "1GB"; default DFA_MIN_FREE, else 1 GB) free on its disk."""
+    as "1GB"; default DFA_MIN_FREE, else 256 MB) free on its disk."""
     if monetdb_url:
         from dfanalyzer.store.server import ServerStore
 

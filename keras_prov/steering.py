@@ -31,6 +31,7 @@ import time
 import keras
 import requests
 from dfa_lib_python.client import DEFAULT_URL, normalize_url
+from dfa_lib_python.errors import ConfigurationError
 from dfa_lib_python.registry import registry
 from dfa_lib_python.task_status import TaskStatus
 from dfa_lib_python.transport.http import auth_headers
@@ -222,7 +223,10 @@ class SteeringCallback(keras.callbacks.Callback):
     @classmethod
     def for_fit(cls, recorder, provenance_callback):
         """The callback for one recorded fit, or None when the fit cannot be steered."""
-        url = steering_url(recorder.provenance)
+        try:
+            url = steering_url(recorder.provenance)
+        except ConfigurationError:
+            return None  # an unusable DFA_URL: the recording reports it in one line, training goes on
         return None if url is None else cls(recorder, provenance_callback, url)
 
     # -- Keras hooks -------------------------------------------------------------------------

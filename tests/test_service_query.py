@@ -17,7 +17,8 @@ def test_the_guard_refuses_anything_that_writes(shared_dfa_service):
                 "UPDATE task SET status = 'x'", "CREATE TABLE x (a INT)", "SELECT 1; DROP TABLE task",
                 "WITH x AS (SELECT 1) DELETE FROM task", "ALTER TABLE task ADD COLUMN x INT", ""]:
         response = run_query(shared_dfa_service, sql)
-        assert response.status_code == 400, sql
+        # An empty statement is refused by the documented schema (sql: at least one character).
+        assert response.status_code == (422 if sql == "" else 400), sql
     assert shared_dfa_service.query("SELECT COUNT(*) FROM dataflow WHERE tag = 'mnist'") == [[1]]
     # Keywords inside strings and comments are not mistaken for statements.
     assert run_query(shared_dfa_service, "SELECT 'DROP TABLE task' AS text -- delete").json()["rows"] == [["DROP TABLE task"]]

@@ -294,8 +294,8 @@ def test_notebook_against_a_service(tmp_path, service):
 
 
 # Known race, left open in issue 21: the first read after a killed kernel can come before that
-# kernel's spool is sent, and then names the dataflow unknown (1 failure in 3 full-suite runs on a
-# quiet machine; it passes alone). Not strict, so a pass still shows as XPASS.
+# kernel's spool is sent, and then names the dataflow unknown (it failed so in the one full-suite run since
+# its 500-epoch fix, on a quiet machine; it passed alone). Not strict: a pass shows as XPASS.
 @pytest.mark.xfail(strict=False, reason="issue 21: the first read after a killed kernel may precede its spool's delivery")
 def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
     data_dir = tmp_path / "dfa-data"

@@ -1,6 +1,11 @@
 # The two commands the README promises. Both bootstrap .venv first (quick when it exists).
 .PHONY: setup run test bench screenshots
 
+# The suite runs on TEST_WORKERS pytest-xdist workers, a test file each at a time (module-scoped
+# services stay shared within a file); most of a test's time is spent waiting on the processes it
+# starts, so two workers fit a 2-core machine. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
+
 setup:
 	bash scripts/bootstrap.sh
 
@@ -9,7 +14,7 @@ run: setup
 
 test: setup
 	bash scripts/bootstrap.sh --browser
-	.venv/bin/python -m pytest -q tests
+	.venv/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 # The README's screenshots, taken by the browser tests (a plain test run keeps them in a temporary directory).
 screenshots: setup

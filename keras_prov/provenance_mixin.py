@@ -1,11 +1,12 @@
 """What keras_prov adds to a Keras model: `provenance()`, `get_dataflow()`, and recording `fit`/`evaluate`."""
 import inspect
 import logging
+import sys
 import time
 
 import keras
 
-from keras_prov import search_recorder
+from keras_prov import running_fits, search_recorder
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.integrations.distribution import records_here
@@ -209,6 +210,12 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         positional[callbacks_index] = callbacks
     else:
         kwargs["callbacks"] = callbacks
+    shell = _notebook_shell()
+    if shell is not None:
+        from keras_prov.notebook.cell_end import wait_for_records_at_cell_end
+
+        wait_for_records_at_cell_end(shell)
+    running_fits.started(id(callback))
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
@@ -217,6 +224,7 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
             trial.fit_raised(error, callback.epochs_recorded)
         raise
     finally:
+        running_fits.ended(id(callback))
         if steering:
             steering.close()
     if trial is not None:
@@ -224,6 +232,12 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)
+
+
+def _notebook_shell():
+    """The IPython shell this process runs cells for (a notebook kernel), else None."""
+    ipython = sys.modules.get("IPython")
+    return None if ipython is None else ipython.get_ipython()
 
 
 def step_metrics_callbacks(callback, settings):

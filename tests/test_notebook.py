@@ -293,10 +293,6 @@ def test_notebook_against_a_service(tmp_path, service):
     assert requests.get(service.url + "/", timeout=30).status_code == 200
 
 
-# Known race, left open in issue 21: the first read after a killed kernel can come before that
-# kernel's spool is sent, and then names the dataflow unknown (it failed so in the one full-suite run since
-# its 500-epoch fix, on a quiet machine; it passed alone). Not strict: a pass shows as XPASS.
-@pytest.mark.xfail(strict=False, reason="issue 21: the first read after a killed kernel may precede its spool's delivery")
 def test_kernel_restarts_and_two_notebooks_on_one_directory(tmp_path):
     data_dir = tmp_path / "dfa-data"
     url = f"embedded:{data_dir}"

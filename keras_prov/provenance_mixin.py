@@ -2,6 +2,7 @@
 import inspect
 import logging
 import sys
+import threading
 import time
 
 import keras
@@ -21,6 +22,7 @@ logger = logging.getLogger("keras_prov")
 
 _FIT_SIGNATURE = inspect.signature(keras.Model.fit)
 _EVALUATE_SIGNATURE = inspect.signature(keras.Model.evaluate)
+_recorders_lock = threading.Lock()  # makes the check-and-set of a model's recorder atomic
 
 
 class ProvenanceMixin:
@@ -102,10 +104,13 @@ class ProvenanceMixin:
         """The recorder for `settings` (a Provenance, or None when recording is off)."""
         if settings is None:
             return None
-        recorder = getattr(self, "_keras_prov_recorder", None)
-        if recorder is None or recorder.provenance is not settings:
-            recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
-        return recorder
+        # One recorder (one execution tag) even when a notebook reads `model.provenance_run()`
+        # while a fit of the model starts in another thread.
+        with _recorders_lock:
+            recorder = getattr(self, "_keras_prov_recorder", None)
+            if recorder is None or recorder.provenance is not settings:
+                recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
+            return recorder
 
 
 def settings_for_call(model, provenance=None, hyperparameters=None, hyps=None, records_by_default=False):

@@ -17,6 +17,7 @@ tuner's search, which passes them on to fit). The integrations (`keras_prov.inte
 describe the search and its trials; the fit path asks `active_trial()`. Until a fit records,
 this module loads nothing of the recording machinery (dfa_lib_python, the recording thread).
 """
+import contextlib
 import datetime
 import json
 import math
@@ -180,6 +181,20 @@ class SearchRecorder:
                                best_score=number_or_none(best_score))
             if self.recorder is not None:
                 _submit(self._send_search, self.row(), True)
+
+    @contextlib.contextmanager
+    def running(self, outcome):
+        """The tuner's search runs inside; on the way out the search is finished FINISHED,
+        ABORTED (Ctrl-C) or FAILED, with `outcome()`'s (best trial, best score) asked then."""
+        status = "FAILED"
+        try:
+            yield self
+            status = "FINISHED"
+        except KeyboardInterrupt:
+            status = "ABORTED"
+            raise
+        finally:
+            self.finish(status, *outcome())
 
     def trial_of(self, tuner_trial_id):
         return self.trials.get(str(tuner_trial_id))

@@ -38,18 +38,15 @@ def _search(original):
     def search(self, *fit_args, **fit_kwargs):
         recorder = self._keras_prov_search = _new_search(self)
         self.__dict__.setdefault("_keras_prov_searches", []).append(recorder)
-        status = "FAILED"
+
+        def outcome():
+            recorder.update(search_space=_search_space(self))  # Hyperband and others add to it as they go
+            return _best(self)
+
         try:
-            result = original(self, *fit_args, **fit_kwargs)
-            status = "FINISHED"
-            return result
-        except KeyboardInterrupt:
-            status = "ABORTED"
-            raise
+            with recorder.running(outcome):
+                return original(self, *fit_args, **fit_kwargs)
         finally:
-            best_trial, best_score = _best(self)
-            recorder.update(search_space=_search_space(self))
-            recorder.finish(status, best_trial, best_score)
             self._keras_prov_search = None
 
     return search

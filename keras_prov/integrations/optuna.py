@@ -40,17 +40,8 @@ def _optimize(original):
     def optimize(self, func, *args, **kwargs):
         n_trials = kwargs.get("n_trials", args[0] if args else None)
         search = _new_search(self, n_trials)
-        status = "FAILED"
-        try:
-            result = original(self, _objective(self, search, func), *args, **kwargs)
-            status = "FINISHED"
-            return result
-        except KeyboardInterrupt:
-            status = "ABORTED"
-            raise
-        finally:
-            best_number, best_value = _best(self)
-            search.finish(status, best_number, best_value)
+        with search.running(lambda: _best(self)):
+            return original(self, _objective(self, search, func), *args, **kwargs)
 
     return optimize
 

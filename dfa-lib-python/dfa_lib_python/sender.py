@@ -141,7 +141,7 @@ class Sender(threading.Thread):
                         return
                     lines = []
                     break
-                self._outage(str(error))
+                self._outage(str(error), error.retry_after)
                 return
             except Rejected as error:
                 lines = self._set_aside(lines, error.message_id, error.reason)
@@ -253,7 +253,7 @@ class Sender(threading.Thread):
                            self.client.rejected.path)
 
     # ----------------------------------------------------------------- outages
-    def _outage(self, reason):
+    def _outage(self, reason, retry_after=None):
         self.failures += 1
         if self.down_since is None:
             self.down_since = time.time()
@@ -261,7 +261,7 @@ class Sender(threading.Thread):
                 "dfa_lib_python: DfAnalyzer at %s is not reachable or cannot store now (%s). Provenance records "
                 "are kept in %s and sent when it can; your program goes on.", self.client.url, reason, self.client.spool_dir)
         # New records do not shorten the wait (they are safe in the spool); flush() and close() do.
-        deadline = time.monotonic() + self._retry_delay()
+        deadline = time.monotonic() + self._retry_delay(retry_after)
         while not (self.retry_now or self.stop_now):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -269,9 +269,14 @@ class Sender(threading.Thread):
             self._wait(remaining)
         self.retry_now = False
 
-    def _retry_delay(self):
+    def _retry_delay(self, retry_after=None):
+        """The wait before the next try: what the service asked for (Retry-After, at most
+        MAX_RETRY_DELAY; never sooner, spread a little so clients do not return together), else
+        an exponential backoff."""
         if self.stopping:
             return 0.05
+        if retry_after is not None:
+            return min(MAX_RETRY_DELAY, retry_after) * random.uniform(1.0, 1.2)
         delay = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * (2 ** min(self.failures, 10)))
         return delay * random.uniform(0.8, 1.2)
 

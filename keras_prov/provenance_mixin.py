@@ -1,11 +1,13 @@
 """What keras_prov adds to a Keras model: `provenance()`, `get_dataflow()`, and recording `fit`/`evaluate`."""
 import inspect
 import logging
+import sys
+import threading
 import time
 
 import keras
 
-from keras_prov import search_recorder
+from keras_prov import running_fits, search_recorder
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.integrations.distribution import records_here
@@ -20,6 +22,7 @@ logger = logging.getLogger("keras_prov")
 
 _FIT_SIGNATURE = inspect.signature(keras.Model.fit)
 _EVALUATE_SIGNATURE = inspect.signature(keras.Model.evaluate)
+_recorders_lock = threading.Lock()  # makes the check-and-set of a model's recorder atomic
 
 
 class ProvenanceMixin:
@@ -101,10 +104,13 @@ class ProvenanceMixin:
         """The recorder for `settings` (a Provenance, or None when recording is off)."""
         if settings is None:
             return None
-        recorder = getattr(self, "_keras_prov_recorder", None)
-        if recorder is None or recorder.provenance is not settings:
-            recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
-        return recorder
+        # One recorder (one execution tag) even when a notebook reads `model.provenance_run()`
+        # while a fit of the model starts in another thread.
+        with _recorders_lock:
+            recorder = getattr(self, "_keras_prov_recorder", None)
+            if recorder is None or recorder.provenance is not settings:
+                recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
+            return recorder
 
 
 def settings_for_call(model, provenance=None, hyperparameters=None, hyps=None, records_by_default=False):
@@ -209,6 +215,12 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         positional[callbacks_index] = callbacks
     else:
         kwargs["callbacks"] = callbacks
+    shell = _notebook_shell()
+    if shell is not None:
+        from keras_prov.notebook.cell_end import wait_for_records_at_cell_end
+
+        wait_for_records_at_cell_end(shell)
+    running_fits.started(id(callback))
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
@@ -217,6 +229,7 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
             trial.fit_raised(error, callback.epochs_recorded)
         raise
     finally:
+        running_fits.ended(id(callback))
         if steering:
             steering.close()
     if trial is not None:
@@ -224,6 +237,12 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)
+
+
+def _notebook_shell():
+    """The IPython shell this process runs cells for (a notebook kernel), else None."""
+    ipython = sys.modules.get("IPython")
+    return None if ipython is None else ipython.get_ipython()
 
 
 def step_metrics_callbacks(callback, settings):

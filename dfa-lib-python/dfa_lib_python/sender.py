@@ -51,6 +51,9 @@ class Sender(threading.Thread):
         self.stopping = False
         self.stop_now = False
         self.retry_now = False
+        self.rescan_now = False
+        self.rescans = 0  # looks through the spool for orphaned sessions, made on request
+        self._rescan_lock = threading.Lock()
         self.down_since = None
         self.failures = 0
         self.sent_messages = 0
@@ -88,6 +91,11 @@ class Sender(threading.Thread):
     def _step(self):
         """Sends one batch if there is one. Returns False when there was nothing to do."""
         self.client.drain_overflow()
+        if self.rescan_now:
+            with self._rescan_lock:  # a rescan counted after a request started after it
+                self.rescan_now = False
+                self.client.adopt_orphans()
+                self.rescans += 1
         session = self._next_session()
         if session is None:
             return False
@@ -285,6 +293,15 @@ class Sender(threading.Thread):
         """Wakes the thread and skips the backoff wait (flush() calls this)."""
         self.retry_now = True
         self.wake.set()
+
+    def request_rescan(self):
+        """Asks the thread to look for orphaned sessions before its next batch (a read that must
+        see what a killed process left calls this); returns the count of rescans done so far."""
+        with self._rescan_lock:
+            done = self.rescans
+            self.rescan_now = True
+        self.wake.set()
+        return done
 
     def stop(self, join_timeout):
         self.stop_now = True

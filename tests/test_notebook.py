@@ -200,7 +200,7 @@ def test_notebooks_on_an_embedded_directory_through_kernel_restarts(tmp_path):
         watched = json_lines(kernel.run(textwrap.dedent(f"""
             import threading, time
             third = tiny(0.1)
-            thread = threading.Thread(target=third.fit, args=(x, y), kwargs=dict(epochs=30, verbose=0))
+            thread = threading.Thread(target=third.fit, args=(x, y), kwargs=dict(epochs=20, verbose=0))
             thread.start()
             seen = []
             while thread.is_alive():
@@ -212,8 +212,8 @@ def test_notebooks_on_an_embedded_directory_through_kernel_restarts(tmp_path):
             thread.join()
             report(seen=seen, epochs=len(keras.epochs(third)), status=keras.runs({TAG!r}).status.iloc[0])
         """)))[0]
-        assert any(status == "RUNNING" and 0 < epochs < 30 for status, epochs in watched["seen"]), watched
-        assert watched["epochs"] == 30 and watched["status"] == "FINISHED"
+        assert any(status == "RUNNING" and 0 < epochs < 20 for status, epochs in watched["seen"]), watched
+        assert watched["epochs"] == 20 and watched["status"] == "FINISHED"
 
         # Live curves: redrawn in place while the fit runs, the last drawing with every epoch.
         outputs = kernel.run("live_model = tiny(0.1)\n"

@@ -39,7 +39,7 @@ class ProvenanceMixin:
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
                    exec_tag=None, store_model=True, url=None,
                    store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10,
-                   data_steps=None):
+                   data_steps=None, live=False):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -51,7 +51,7 @@ class ProvenanceMixin:
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
             exec_tag=exec_tag, store_model=store_model, url=url,
             store_weights=store_weights, store_optimizer=store_optimizer, log_every_n_steps=log_every_n_steps,
-            system_metrics_every=system_metrics_every, data_steps=data_steps)
+            system_metrics_every=system_metrics_every, data_steps=data_steps, live=live)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings
@@ -220,6 +220,7 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         from keras_prov.notebook.cell_end import wait_for_records_at_cell_end
 
         wait_for_records_at_cell_end(shell)
+    live = _live_curves(recorder) if settings.live else None
     running_fits.started(id(callback))
     try:
         history = fit(*positional, **kwargs)
@@ -232,6 +233,8 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         running_fits.ended(id(callback))
         if steering:
             steering.close()
+        if live is not None:
+            live.stop()  # after one last drawing with every epoch
     if trial is not None:
         trial.fit_finished(recorder, history)
     from keras_prov.notebook.recorded_history import with_run
@@ -243,6 +246,20 @@ def _notebook_shell():
     """The IPython shell this process runs cells for (a notebook kernel), else None."""
     ipython = sys.modules.get("IPython")
     return None if ipython is None else ipython.get_ipython()
+
+
+def _live_curves(recorder):
+    """The live chart of a fit recorded with live=True (`keras_prov.watch` of its run; outside a
+    notebook a warning only); None when it cannot be drawn."""
+    try:
+        from keras_prov.notebook.inline_run import Run
+        from keras_prov.notebook.live_curves import LiveCurves
+
+        provenance = recorder.provenance
+        return LiveCurves(Run(recorder.exec_tag, provenance.dataflow_tag, provenance.url)).start()
+    except Exception:  # noqa: BLE001 - a chart must never stop a fit
+        logger.exception("keras_prov could not draw the live curves of this fit; training goes on")
+        return None
 
 
 def step_metrics_callbacks(callback, settings):

@@ -181,17 +181,24 @@ def test_notebooks_on_an_embedded_directory_through_kernel_restarts(tmp_path):
     url = f"embedded:{data_dir}"
     with Kernel(tmp_path, {"DFA_URL": url, "DFA_SPOOL_DIR": str(tmp_path / "spool")}) as kernel:
         # The kernel dies before sending anything (a spooling client only): its records wait in the spool.
+        # keras_prov's recording thread is kept busy for a second when fit ends (as when it opens the
+        # store on a loaded machine): the cell still ends only once the fit's end is in the spool.
         kernel.run(setup_cell(url, tmp_path / "spool"))
-        unsent = json_lines(kernel.run(
-            "import dfa_lib_python\n"
-            "dfa_lib_python.connect(os.environ['DFA_URL'], start_sender=False)\n"
-            f"history = tiny(0.1, {RESTART_TAG!r}).fit(x, y, epochs=3, verbose=0)\n"
-            "report(run=history.provenance_run.execution)"))[0]["run"]
+        unsent = json_lines(kernel.run(textwrap.dedent(f"""
+            import dfa_lib_python, time
+            from keras_prov.recording_thread import recording
+            dfa_lib_python.connect(os.environ['DFA_URL'], start_sender=False)
+            busy = keras.callbacks.LambdaCallback(on_train_end=lambda logs: recording.submit(time.sleep, 1.0))
+            history = tiny(0.1, {RESTART_TAG!r}).fit(x, y, epochs=3, verbose=0, callbacks=[busy])
+            report(run=history.provenance_run.execution)
+        """)))[0]["run"]
         kernel.restart()
         kernel.run(setup_cell(url, tmp_path / "spool"))
         replayed = json_lines(kernel.run(f"table = keras.runs({RESTART_TAG!r})\n"
-                                         "report(runs=list(table.execution), epochs=list(table.epochs))"))[0]
-        assert replayed == {"runs": [unsent], "epochs": [3]}  # the first read sent the killed kernel's spool
+                                         "report(runs=list(table.execution), epochs=list(table.epochs),"
+                                         " status=list(table.status))"))[0]
+        # The first read sent the killed kernel's spool, the end of its fit included.
+        assert replayed == {"runs": [unsent], "epochs": [3], "status": ["FINISHED"]}
 
         run_example_notebook(kernel)
         first, second = check_reading(kernel)

@@ -193,6 +193,8 @@ def main():
                         help="open a new connection for each request (default: one kept-alive session)")
     parser.add_argument("--skip", default="", help="comma-separated requests of the mix to leave out, e.g. ingest")
     args = parser.parse_args()
+    if args.age % args.sample or args.every % args.sample:
+        parser.error("--age and --every must be multiples of --sample (the memory is read every --sample requests)")
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as temporary:
         data_dir, snapshot_dir = str(Path(temporary) / "data"), str(Path(temporary) / "data-at-start")

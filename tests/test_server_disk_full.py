@@ -53,14 +53,16 @@ def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are
                 answer = requests.post(service.url + "/api/v1/ingest", json=batch, timeout=60)
             except requests.RequestException:
                 answer = None
-            not_yet = answer is not None and answer.status_code == 422 and "is unknown" in answer.text  # client's dataflow
+            # Until the client has sent its dataflow, the probe's dataflow is unknown (422).
+            not_yet = answer is not None and answer.status_code == 422 and "is unknown" in answer.text
             if (answer is not None and answer.status_code != 200 and not not_yet) or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
         # mserver5 answered "Append failed" (a column could not grow) or exited (its log could not): a
         # write is "not now" (503/507 with Retry-After), never a 4xx or a 500 that would make clients
         # look for a bad record to set aside.
-        assert answer is not None and answer.status_code in (503, 507), (answer.status_code, answer.text) if answer is not None else None
+        assert answer is not None, "the service did not answer"
+        assert answer.status_code in (503, 507), (answer.status_code, answer.text)
         assert int(answer.headers["Retry-After"]) > 0
         assert "No space left" in server.log(), server.log()
 

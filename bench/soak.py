@@ -1,23 +1,27 @@
-"""Soak: many mixed requests against one DfAnalyzer, printing the worker's memory as they go.
+"""Soak: many mixed requests against one DfAnalyzer, printing its memory as they go.
 
 Prints figures; asserts nothing. Targets: with worker recycling (`--max-requests`, default
 20,000; 0 turns it off), the service's memory grows by at most 5 MB per 100,000 requests and no
 request fails across the recycles; without it, the worker's RSS grows by at most 50 MB between
 the first report (after `--every` requests) and the last.
 
-Growth with recycling is the slope of a least-squares line through the RSS of each worker at
-its first report (each worker's memory rises and falls back at its replacement, so two single
-readings would measure where in its life each worker was), plus the supervisor's. A fresh
-worker's memory also follows the data it opens, which the ingest requests keep adding to:
-`--skip ingest` leaves them out.
+Growth across recycles: each worker's memory rises through its life and falls back at its
+replacement, so two single readings would only say where in its life each worker was. The
+service's memory (supervisor + worker) is therefore read for every worker at the same age
+(`--age` requests after it was first seen) and the growth is the slope of the least-squares line
+through these readings, in MB per 100,000 requests. A fresh worker's memory also follows the
+data it opens, which the ingest requests keep adding to: the data directory's own growth is
+printed beside it, and `--skip ingest` leaves ingestion out.
 
-    .venv/bin/python bench/soak.py                       # 100,000 requests, RSS every 10,000
+    .venv/bin/python bench/soak.py                       # 100,000 requests, a line every 10,000
     .venv/bin/python bench/soak.py --requests 30000 --every 1000 --max-requests 5000
+    .venv/bin/python bench/soak.py --connection-per-request   # a new TCP connection per request
 """
 import argparse
 import itertools
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -65,8 +69,8 @@ def prepare(session, url):
     return model.json()["id"]
 
 
-def requests_cycle(url, model_id, skip=()):
-    """The mix: (name, method, path, json body or None). Ingestion goes to its own run, so that
+def requests_mix(url, model_id, skip=()):
+    """One turn of the mix: (name, method, path, json body or None). Ingestion goes to its own run, so that
     the run being read, drawn and exported keeps its size."""
     counter = itertools.count()
 
@@ -87,7 +91,7 @@ def requests_cycle(url, model_id, skip=()):
         ("prov", "GET", "/api/v1/executions/soak-read/prov?format=provn", None),
         ("query-1", "POST", "/api/v1/query", lambda: {"sql": "SELECT 1"}),
     ]
-    return itertools.cycle([entry for entry in mix if entry[0] not in skip])
+    return [entry for entry in mix if entry[0] not in skip]
 
 
 def pid_record(data_dir):
@@ -96,15 +100,18 @@ def pid_record(data_dir):
 
 
 def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass  # a worker replaced between reading the pid record and its memory
     return float("nan")
 
 
-def worker_rss_mb(data_dir):
-    return rss_mb(pid_record(data_dir)["worker_pid"])
+def directory_mb(path):
+    return sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file()) / 2**20
 
 
 def slope_per_100k(points):
@@ -117,63 +124,142 @@ def slope_per_100k(points):
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread * 100_000 if spread else float("nan")
 
 
+class Workers:
+    """Follows the worker processes through recycles, reading the pid record every `--sample`
+    requests. A worker's age is the requests sent since it was first seen; the service's memory
+    (supervisor + worker) is kept at one fixed age of every worker, so that workers are compared
+    at the same point of their lives, and at the last sample before each was replaced."""
+
+    def __init__(self, data_dir, age):
+        self.data_dir, self.age = data_dir, age
+        self.current, self.born = None, 0
+        self.at_age = []      # (requests, service MB, worker MB) of each worker at `age`
+        self.at_end = []      # (worker age, worker MB) of each replaced worker at its last sample
+        self.last = None
+
+    def sample(self, done):
+        record = pid_record(self.data_dir)
+        worker = record["worker_pid"]
+        worker_mb, supervisor_mb = rss_mb(worker), rss_mb(record["pid"])
+        if worker != self.current:
+            if self.last is not None:
+                self.at_end.append(self.last)
+            self.current, self.born = worker, done
+        age = done - self.born
+        if age == self.age:
+            self.at_age.append((done, worker_mb + supervisor_mb, worker_mb))
+        self.last = (age, worker_mb)
+        return worker_mb, supervisor_mb, record.get("recycles", 0)
+
+
+def send(sender, url, entry, failures, errors):
+    """Sends one request of the mix, counting it in `failures` (by name) unless it succeeded."""
+    name, method, path, body = entry
+    try:
+        response = sender.request(method, url + path, json=body() if callable(body) else body, timeout=120)
+        if response.ok:
+            return
+        errors.setdefault(response.status_code, response.text[:200])
+    except requests.RequestException as error:
+        errors.setdefault(type(error).__name__, str(error)[:200])
+    failures[name] = failures.get(name, 0) + 1
+
+
+def fresh_service_mb(data_dir, model_id, skip, age, per_request):
+    """The service's RSS (supervisor + worker) when a service started on `data_dir` has served
+    `age` requests of the mix: what the data of `data_dir` alone makes a fresh worker weigh."""
+    service = ServiceProcess(data_dir, extra_args=["--max-requests", "0"]).start()
+    try:
+        mix, failures = itertools.cycle(requests_mix(service.url, model_id, skip)), {}
+        sender = requests if per_request else requests.Session()
+        for _ in range(age):
+            send(sender, service.url, next(mix), failures, {})
+        record = pid_record(data_dir)
+        return rss_mb(record["worker_pid"]) + rss_mb(record["pid"])
+    finally:
+        service.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--every", type=int, default=10_000)
+    parser.add_argument("--every", type=int, default=10_000, help="print a line every so many requests")
+    parser.add_argument("--sample", type=int, default=100, help="read the worker's pid and memory every so many requests")
+    parser.add_argument("--age", type=int, default=2_000,
+                        help="compare the workers' memory when each has been sent this many requests")
     parser.add_argument("--max-requests", type=int, default=20_000,
                         help="the service's --max-requests (worker recycling); 0: no recycling")
+    parser.add_argument("--connection-per-request", action="store_true",
+                        help="open a new connection for each request (default: one kept-alive session)")
     parser.add_argument("--skip", default="", help="comma-separated requests of the mix to leave out, e.g. ingest")
     args = parser.parse_args()
+    if args.age % args.sample or args.every % args.sample:
+        parser.error("--age and --every must be multiples of --sample (the memory is read every --sample requests)")
+    skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory() as temporary:
-        data_dir = str(Path(temporary) / "data")
+        data_dir, snapshot_dir = str(Path(temporary) / "data"), str(Path(temporary) / "data-at-start")
         service = ServiceProcess(data_dir, extra_args=["--max-requests", str(args.max_requests)]).start()
         try:
+            model_id = prepare(requests.Session(), service.url)
+            # The data as the soak starts, kept for the comparison at the end; and every worker of the
+            # soak then starts alike, on a database it did not create.
+            service.stop()
+            shutil.copytree(data_dir, snapshot_dir)
+            service.start()
             session = requests.Session()
-            model_id = prepare(session, service.url)
-            mix = requests_cycle(service.url, model_id, skip=set(filter(None, args.skip.split(","))))
-            failures, first_rss, started, longest = {}, None, time.perf_counter(), 0.0
-            supervisor_pid = pid_record(data_dir)["pid"]
-            first_supervisor_rss = rss_mb(supervisor_pid)
-            worker_firsts, seen_workers = [], set()  # (requests, RSS) of each worker at its first report
-            print(f"{'requests':>9} {'worker RSS':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
+            turn = requests_mix(service.url, model_id, skip)
+            names, mix = [name for name, *_ in turn], itertools.cycle(turn)
+            sender = requests if args.connection_per_request else session
+            workers = Workers(data_dir, args.age)
+            failures, errors, first_rss, longest = {}, {}, None, 0.0
+            first_data_mb, started = directory_mb(data_dir), time.perf_counter()
+            print(f"connections: {'one per request' if args.connection_per_request else 'one kept-alive session'}; "
+                  f"--max-requests {args.max_requests:,}; mix: {', '.join(names)}")
+            print(f"{'requests':>9} {'worker RSS':>11} {'supervisor':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
             for done in range(1, args.requests + 1):
-                name, method, path, body = next(mix)
                 began = time.perf_counter()
-                try:
-                    response = session.request(method, service.url + path, json=body() if callable(body) else body,
-                                               timeout=120)
-                    if not response.ok:
-                        failures[name] = failures.get(name, 0) + 1
-                except requests.RequestException:
-                    failures[name] = failures.get(name, 0) + 1
+                send(sender, service.url, next(mix), failures, errors)
                 longest = max(longest, time.perf_counter() - began)
-                if done % args.every == 0:
-                    rss = worker_rss_mb(data_dir)
-                    first_rss = first_rss if first_rss is not None else rss
-                    rate = done / (time.perf_counter() - started)
-                    record = pid_record(data_dir)
-                    recycles = record.get("recycles", 0)
-                    if recycles and record["worker_pid"] not in seen_workers:
-                        worker_firsts.append((done, rss))
-                    seen_workers.add(record["worker_pid"])
-                    print(f"{done:>9,} {rss:>8.1f} MB {rss - first_rss:>+6.1f} MB {rate:>7.0f} {recycles:>8}  "
-                          f"{failures or '-'}", flush=True)
+                if done % args.sample == 0:
+                    worker_mb, supervisor_mb, recycles = workers.sample(done)
+                    if done % args.every == 0:
+                        first_rss = first_rss if first_rss is not None else worker_mb
+                        rate = done / (time.perf_counter() - started)
+                        print(f"{done:>9,} {worker_mb:>8.1f} MB {supervisor_mb:>8.1f} MB {worker_mb - first_rss:>+6.1f} MB "
+                              f"{rate:>7.0f} {recycles:>8}  {failures or '-'}", flush=True)
+            elapsed = time.perf_counter() - started
             health = session.get(service.url + "/health", timeout=60).json()
             record = pid_record(data_dir)
             failed = sum(failures.values())
-            print(f"worker restarts: {health.get('worker_restarts')}; growth after the first {args.every:,} requests: "
-                  f"{worker_rss_mb(data_dir) - first_rss:+.1f} MB (target <= +50 MB without recycling)")
-            if args.max_requests:
-                supervisor_growth = rss_mb(supervisor_pid) - first_supervisor_rss
-                print(f"worker recycles: {record.get('recycles', 0)} (every {args.max_requests:,} requests); failed "
-                      f"requests: {failed}; trend of the workers' RSS at their first report: "
-                      f"{slope_per_100k(worker_firsts):+.1f} MB per 100,000 requests ({len(worker_firsts)} workers: "
-                      f"{', '.join(f'{rss:.1f}' for _, rss in worker_firsts)} MB); "
-                      f"supervisor {supervisor_growth:+.1f} MB; longest request {longest:.1f} s (targets: <= 5 MB per "
-                      "100,000 requests, 0 failed)")
+            data_growth = (directory_mb(data_dir) - first_data_mb) / args.requests * 100_000
         finally:
             service.stop()
+        print(f"requests: {args.requests:,} in {elapsed:.0f} s; FAILED REQUESTS: {failed}"
+              f"{' ' + repr(errors) if errors else ''}; worker restarts: {health.get('worker_restarts')}; "
+              f"longest request {longest:.1f} s")
+        print(f"data directory: {data_growth:+.1f} MB per 100,000 requests (the stored data's own growth)")
+        if not args.max_requests:
+            print(f"growth after the first {args.every:,} requests: {workers.last[1] - first_rss:+.1f} MB "
+                  "(target <= +50 MB without recycling)")
+            return
+        at_age = workers.at_age
+        growth = slope_per_100k([(x, mb) for x, mb, _ in at_age])
+        print(f"worker recycles: {record.get('recycles', 0)} (every {args.max_requests:,} requests)")
+        print(f"service RSS (supervisor + worker) of each worker after {args.age:,} requests: "
+              f"{', '.join(f'{mb:.1f}' for _, mb, _ in at_age)} MB")
+        print(f"  worker alone: {', '.join(f'{mb:.1f}' for _, _, mb in at_age)} MB")
+        if workers.at_end:
+            print(f"  each replaced worker at its last sample: "
+                  f"{', '.join(f'{mb:.1f} MB ({age:,} requests old)' for age, mb in workers.at_end)}")
+        at_end = fresh_service_mb(data_dir, model_id, skip, args.age, args.connection_per_request)
+        at_start = fresh_service_mb(snapshot_dir, model_id, skip, args.age, args.connection_per_request)
+        data_share = (at_end - at_start) / args.requests * 100_000
+        print(f"a fresh service after {args.age:,} requests: {at_start:.1f} MB on the data as the soak started, "
+              f"{at_end:.1f} MB on the data as it ended: {data_share:+.1f} MB per 100,000 requests is the data's")
+        print(f"GROWTH across recycles: {growth:+.1f} MB per 100,000 requests (least squares through the service's RSS "
+              f"of {len(at_age)} workers at equal age), of which {data_share:+.1f} MB the stored data's and "
+              f"{growth - data_share:+.1f} MB the requests'; FAILED REQUESTS: {failed} "
+              "(targets: <= 5 MB per 100,000 requests, 0 failed)")
 
 
 if __name__ == "__main__":

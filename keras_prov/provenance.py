@@ -41,6 +41,9 @@ class Provenance:
             (CPU, memory, GPU) in oSystemMetrics; 10 by default, 0 turns it off.
         url: where DfAnalyzer is, e.g. "http://127.0.0.1:22000" or "embedded:/path/to/dir";
             None uses `DFA_URL` (dfa_lib_python's default).
+        live: in a notebook, draw the run's learning curves in the cell while each fit runs and
+            redraw them as epochs are stored (what `keras_prov.watch(model)` does); False (the
+            default) draws nothing and starts nothing.
 
     Example:
         >>> import keras_prov as keras
@@ -53,7 +56,7 @@ class Provenance:
 
     def __init__(self, dataflow_tag=DEFAULT_DATAFLOW_TAG, hyperparameters=True, adaptation=True, hyps=None,
                  extra=None, exec_tag=None, store_model=True, url=None, store_weights=False, store_optimizer=False,
-                 log_every_n_steps=None, system_metrics_every=10, data_steps=None):
+                 log_every_n_steps=None, system_metrics_every=10, data_steps=None, live=False):
         self.dataflow_tag = _checked_tag(dataflow_tag, "dataflow_tag")
         self.exec_tag = None if exec_tag is None else _checked_tag(exec_tag, "exec_tag")
         if hyps is not None and not isinstance(hyps, dict):
@@ -73,6 +76,7 @@ class Provenance:
         self.log_every_n_steps = _checked_count(log_every_n_steps, "log_every_n_steps", none_allowed=True)
         self.system_metrics_every = _checked_seconds(system_metrics_every)
         self.data_steps = _checked_steps(data_steps)
+        self.live = bool(live)  # how fits are shown, not what they record: left out of repr and same_as
 
     def replace(self, **changes):
         """A copy with some arguments changed, e.g. `settings.replace(hyps={"DECAY": True})`."""
@@ -80,7 +84,8 @@ class Provenance:
                          adaptation=self.adaptation, hyps=self.hyps, extra=self.extra, exec_tag=self.exec_tag,
                          store_model=self.store_model, url=self.url, store_weights=self.store_weights,
                          store_optimizer=self.store_optimizer, log_every_n_steps=self.log_every_n_steps,
-                         system_metrics_every=self.system_metrics_every, data_steps=list(self.data_steps))
+                         system_metrics_every=self.system_metrics_every, data_steps=list(self.data_steps),
+                         live=self.live)
         arguments.update(changes)
         return Provenance(**arguments)
 

@@ -1,11 +1,13 @@
 """What keras_prov adds to a Keras model: `provenance()`, `get_dataflow()`, and recording `fit`/`evaluate`."""
 import inspect
 import logging
+import sys
+import threading
 import time
 
 import keras
 
-from keras_prov import search_recorder
+from keras_prov import running_fits, search_recorder
 from keras_prov.errors import ProvenanceConfigError
 from keras_prov.execution_recorder import ExecutionRecorder, utc_now
 from keras_prov.integrations.distribution import records_here
@@ -20,6 +22,7 @@ logger = logging.getLogger("keras_prov")
 
 _FIT_SIGNATURE = inspect.signature(keras.Model.fit)
 _EVALUATE_SIGNATURE = inspect.signature(keras.Model.evaluate)
+_recorders_lock = threading.Lock()  # makes the check-and-set of a model's recorder atomic
 
 
 class ProvenanceMixin:
@@ -36,7 +39,7 @@ class ProvenanceMixin:
     def provenance(self, dataflow_tag="keras_prov", hyperparameters=True, adaptation=True, hyps=None, extra=None,
                    exec_tag=None, store_model=True, url=None,
                    store_weights=False, store_optimizer=False, log_every_n_steps=None, system_metrics_every=10,
-                   data_steps=None):
+                   data_steps=None, live=False):
         """Sets what this model records (see `keras_prov.Provenance` for the arguments); callable
         before or after `compile`. `model.provenance(False)` turns recording off. Returns the
         `Provenance`, or None when turned off."""
@@ -48,7 +51,7 @@ class ProvenanceMixin:
             dataflow_tag, hyperparameters=hyperparameters, adaptation=adaptation, hyps=hyps, extra=extra,
             exec_tag=exec_tag, store_model=store_model, url=url,
             store_weights=store_weights, store_optimizer=store_optimizer, log_every_n_steps=log_every_n_steps,
-            system_metrics_every=system_metrics_every, data_steps=data_steps)
+            system_metrics_every=system_metrics_every, data_steps=data_steps, live=live)
         self._keras_prov_settings = settings
         self._keras_prov_recorder = None
         return settings
@@ -101,10 +104,13 @@ class ProvenanceMixin:
         """The recorder for `settings` (a Provenance, or None when recording is off)."""
         if settings is None:
             return None
-        recorder = getattr(self, "_keras_prov_recorder", None)
-        if recorder is None or recorder.provenance is not settings:
-            recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
-        return recorder
+        # One recorder (one execution tag) even when a notebook reads `model.provenance_run()`
+        # while a fit of the model starts in another thread.
+        with _recorders_lock:
+            recorder = getattr(self, "_keras_prov_recorder", None)
+            if recorder is None or recorder.provenance is not settings:
+                recorder = self._keras_prov_recorder = ExecutionRecorder(settings)
+            return recorder
 
 
 def settings_for_call(model, provenance=None, hyperparameters=None, hyps=None, records_by_default=False):
@@ -209,6 +215,13 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
         positional[callbacks_index] = callbacks
     else:
         kwargs["callbacks"] = callbacks
+    shell = _notebook_shell()
+    if shell is not None:
+        from keras_prov.notebook.cell_end import wait_for_records_at_cell_end
+
+        wait_for_records_at_cell_end(shell)
+    live = _live_curves(recorder) if settings.live else None
+    running_fits.started(id(callback))
     try:
         history = fit(*positional, **kwargs)
     except BaseException as error:
@@ -217,13 +230,36 @@ def fit_with_provenance(model, fit, args, kwargs, settings):
             trial.fit_raised(error, callback.epochs_recorded)
         raise
     finally:
+        running_fits.ended(id(callback))
         if steering:
             steering.close()
+        if live is not None:
+            live.stop()  # after one last drawing with every epoch
     if trial is not None:
         trial.fit_finished(recorder, history)
     from keras_prov.notebook.recorded_history import with_run
 
     return with_run(history, recorder)
+
+
+def _notebook_shell():
+    """The IPython shell this process runs cells for (a notebook kernel), else None."""
+    ipython = sys.modules.get("IPython")
+    return None if ipython is None else ipython.get_ipython()
+
+
+def _live_curves(recorder):
+    """The live chart of a fit recorded with live=True (`keras_prov.watch` of its run; outside a
+    notebook a warning only); None when it cannot be drawn."""
+    try:
+        from keras_prov.notebook.inline_run import Run
+        from keras_prov.notebook.live_curves import LiveCurves
+
+        provenance = recorder.provenance
+        return LiveCurves(Run(recorder.exec_tag, provenance.dataflow_tag, provenance.url)).start()
+    except Exception:  # noqa: BLE001 - a chart must never stop a fit
+        logger.exception("keras_prov could not draw the live curves of this fit; training goes on")
+        return None
 
 
 def step_metrics_callbacks(callback, settings):

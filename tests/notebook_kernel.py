@@ -69,7 +69,7 @@ class Kernel:
     def restart(self):
         """Restarts the kernel at once (the old one is killed), as Kernel > Restart does."""
         run_sync(self.client.km.restart_kernel)(now=True)
-        self.client.kc.wait_for_ready(timeout=300)
+        run_sync(self.client.kc.wait_for_ready)(timeout=300)  # the client is nbclient's async one
 
     def __exit__(self, *exc_info):
         print("cell seconds:", self.seconds)

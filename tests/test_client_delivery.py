@@ -165,3 +165,49 @@ def test_records_wait_in_memory_while_the_spool_cannot_be_written(dfa_service, s
     assert dfa_lib_python.flush(timeout=60)
     assert dfa_service.query("SELECT epoch FROM diskfull.otrainingmodel ORDER BY id") == [
         [float(epoch)] for epoch in range(30)]
+
+
+def test_the_client_waits_as_long_as_a_503_retry_after_asks_before_sending_again(tmp_path, spool_dir):
+    """A service that cannot store now says for how long (Retry-After); the client waits that long
+    (at most its longest backoff) instead of its own shorter backoff, then delivers."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts = []
+
+    class Busy(BaseHTTPRequestHandler):  # 503 Retry-After: 2 once, then acknowledges what it got
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            posts.append(time.monotonic())
+            if len(posts) == 1:
+                answer, status, headers = {"detail": "store busy"}, 503, {"Retry-After": "2"}
+            else:
+                answer, status, headers = {"acknowledged": [m["id"] for m in body["messages"]], "duplicates": []}, 200, {}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", "Content-Length": str(len(data)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        dfa_lib_python.connect(f"http://127.0.0.1:{server.server_port}", spool_dir=spool_dir, flush_interval=0.01)
+        dataflow = Dataflow("busy_service")
+        step = Transformation("Step")
+        step.add_set(Set("oStep", SetType.OUTPUT, [Attribute("n", AttributeType.NUMERIC)]))
+        dataflow.add_transformation(step)
+        dataflow.save()
+        deadline = time.monotonic() + 60
+        while len(posts) < 2 and time.monotonic() < deadline:  # no flush(): it would cut the wait short
+            time.sleep(0.05)
+        assert len(posts) == 2, posts
+        assert posts[1] - posts[0] >= 2.0, f"sent again after {posts[1] - posts[0]:.2f} s, not the 2 s asked"
+        assert dfa_lib_python.flush(timeout=10)
+    finally:
+        server.shutdown()

@@ -17,6 +17,29 @@ NOTEBOOK = textwrap.dedent("""
     print(result.columns, result.rows)
 """)
 
+# A process that only spools (its sender never starts), killed before anything is sent.
+SPOOLING = textwrap.dedent("""
+    import sys
+    import dfa_lib_python
+    from dfa_lib_python.dataflow import Dataflow
+    dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[2], start_sender=False)
+    Dataflow("killed_before_sending", hyperparameters=True).save()
+    print("spooled", flush=True)
+    sys.stdin.read()
+""")
+
+# A reader whose client exists before the spooling process dies (a notebook kernel beside a
+# restarted one): replay() looks through the spool again and waits for what the dead one left.
+READER = textwrap.dedent("""
+    import sys
+    import dfa_lib_python
+    client = dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[2])
+    print("connected", flush=True)
+    sys.stdin.readline()
+    print("replayed", client.replay(own_records=False, timeout=60), flush=True)
+    print("dataflows", client.query("SELECT tag FROM dataflow", flush=False).rows, flush=True)
+""")
+
 
 def test_embedded_mode_stores_and_queries_in_process(tmp_path):
     data_dir = tmp_path / "dfa-data"
@@ -53,3 +76,24 @@ def test_dfa_url_embedded_needs_no_code_change(tmp_path):
     assert output.returncode == 0, output.stderr
     assert output.stdout.strip() == f"['name', 'ratio'] {expected_ratio_rows()}"
     assert os.listdir(tmp_path / "spool" / "sessions") == []
+
+
+def test_a_read_replays_what_a_process_killed_a_moment_ago_left_in_the_spool(tmp_path):
+    url, spool = f"embedded:{tmp_path / 'dfa-data'}", str(tmp_path / "spool")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(__file__))
+    spooling = subprocess.Popen([sys.executable, "-c", SPOOLING, url, spool], env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    reader = subprocess.Popen([sys.executable, "-c", READER, url, spool], env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert spooling.stdout.readline().split() == ["spooled"]
+        assert reader.stdout.readline().split() == ["connected"]
+        spooling.kill()  # SIGKILL with the dataflow only in its spool
+        spooling.wait()
+        output, _ = reader.communicate("go\n", timeout=120)
+    finally:
+        for process in (spooling, reader):
+            if process.poll() is None:
+                process.kill()
+    assert output.splitlines() == ["replayed True", "dataflows [['killed_before_sending']]"]
+    assert os.listdir(os.path.join(spool, "sessions")) == []  # the dead process's session, sent, is removed

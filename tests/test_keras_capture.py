@@ -1,6 +1,7 @@
 """keras_prov records what Keras really did: each test trains a tiny model against the real
 DfAnalyzer and compares the stored provenance with the values Keras reports."""
 import math
+import threading
 
 import dfa_lib_python
 import pytest
@@ -255,6 +256,26 @@ def test_recording_can_be_turned_off(service):
     model.provenance(False)
     model.fit(x, y, epochs=1, verbose=0)
     assert stored(service, f"SELECT COUNT(*) FROM dataflow WHERE tag = '{tag}'") == [[0]]
+
+
+def test_threads_asking_for_a_models_run_at_once_get_one_execution():
+    # A notebook reads model.provenance_run() while the model's fit starts in another thread:
+    # both must name the execution the fit records (without care, each made its own recorder).
+    for _ in range(10):
+        model = tiny_model()
+        model.provenance(dataflow_tag=unique_tag("threads"))
+        start, tags = threading.Barrier(8), []
+
+        def look():
+            start.wait()
+            tags.append(model.get_exec_tag())
+
+        threads = [threading.Thread(target=look) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(tags)) == 1, tags
 
 
 def test_bad_settings_say_what_to_fix():

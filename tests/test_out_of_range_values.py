@@ -34,6 +34,28 @@ def test_query_answers_out_of_range_times_as_text_in_json_and_csv(shared_dfa_ser
     assert overflow.status_code == 400 and "overflow" in overflow.text
 
 
+# Conversions MonetDB refuses; on a server some are kernel errors without a SQLSTATE, which were
+# taken for a lost connection (503).
+UNCONVERTIBLE = [
+    ("SELECT CAST('abc' AS BLOB)", "blob"),
+    ("SELECT CAST('zz' AS UUID)", "uuid"),
+    ("SELECT CAST('abc' AS JSON)", "json"),
+    ("SELECT CAST('x' AS INET)", "inet"),
+    ("SELECT CAST('abc' AS INT)", "int"),
+]
+
+
+def test_values_monetdb_cannot_convert_are_a_400_saying_which(shared_dfa_service):
+    url = shared_dfa_service.url + "/api/v1/query"
+    for sql, kind in UNCONVERTIBLE:
+        for params in ({}, {"format": "csv"}):
+            answer = requests.post(url, params=params, json={"sql": sql}, timeout=30)
+            assert answer.status_code == 400, (sql, params, answer.status_code, answer.text)
+            assert kind in answer.json()["detail"].lower(), (sql, answer.text)
+    still = requests.post(url, json={"sql": "SELECT 1"}, timeout=30)  # the connection went back to serve on
+    assert still.status_code == 200 and still.json()["rows"] == [[1]]
+
+
 def _store_odd_times(service, monetdb_database):
     """Puts times Python cannot hold into the catalog, as a foreign writer of the database could."""
     statements = ["UPDATE dataflow_execution SET start_time = timestamp '9999-12-31 23:00:00' + interval '2' hour "

@@ -11,6 +11,10 @@ from dfanalyzer.errors import ConfigurationError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 22000
 DEFAULT_DATA_DIR = os.path.join(os.path.expanduser("~"), ".dfanalyzer", "data")
+# A worker is replaced after this many requests unless told otherwise: without it, its memory grew
+# by about 35 MB per 100,000 mixed requests (bench/soak.py), and a service runs for weeks; the
+# hand-over fails no request (supervisor.py), it makes those arriving during it wait a few seconds.
+DEFAULT_MAX_REQUESTS = 100_000
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Settings:
         min_free: bytes the service keeps free on the disks of the database and the models
             (`DFA_MIN_FREE`, e.g. "1GB"); writing more answers 507 (see disk_space). 0: no check.
         max_requests: the worker is replaced, gracefully, after serving this many requests
-            (`DFA_MAX_REQUESTS`); 0: never.
+            (`DFA_MAX_REQUESTS`, default 100,000); 0: never.
         max_rss: the worker is replaced, gracefully, once its resident memory passes this many
             bytes (`DFA_MAX_RSS`, e.g. "2GB"); 0: never.
     """
@@ -57,7 +61,7 @@ class Settings:
     monetdb_reader_url: str | None = None
     models_path: str | None = None
     min_free: int = DEFAULT_MIN_FREE
-    max_requests: int = 0
+    max_requests: int = DEFAULT_MAX_REQUESTS
     max_rss: int = 0
 
     @classmethod
@@ -81,7 +85,8 @@ class Settings:
             monetdb_reader_url=monetdb_reader_url or environ.get("DFA_MONETDB_READER_URL") or None,
             models_path=os.path.abspath(models_path) if models_path else None,
             min_free=min_free_from(min_free, environ),
-            max_requests=int(max_requests if max_requests is not None else environ.get("DFA_MAX_REQUESTS") or 0),
+            max_requests=int(max_requests if max_requests is not None
+                             else environ.get("DFA_MAX_REQUESTS") or DEFAULT_MAX_REQUESTS),
             max_rss=_size(max_rss if max_rss is not None else environ.get("DFA_MAX_RSS"), "--max-rss"),
         )
 

@@ -26,6 +26,11 @@ _SPACE_ERRORS = re.compile(r"no space left|ENOSPC|disk full|could not allocate s
                            r"could not extend|write failed|could not write", re.IGNORECASE)
 
 
+def says_no_space(error):
+    """Whether an error's words (the engine's, a MonetDB server's or the OS's) say a write found no space."""
+    return bool(_SPACE_ERRORS.search(str(error)))
+
+
 def parse_size(text, option="--min-free"):
     """Bytes of a size such as `1GB`, `500 MB`, `2g` or `1048576` (binary units: 1 KB = 1024 B)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
@@ -117,7 +122,7 @@ class DiskSpace:
         if short:
             return nearly_full.full(*short)
         is_enospc = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-        if is_enospc or _SPACE_ERRORS.search(str(error)):
+        if is_enospc or says_no_space(error):
             directory = self.directories[0] if self.directories else "?"
             return self.full(directory, _free_or_zero(directory))
         return None

@@ -249,16 +249,36 @@ class Client:
         in the spool and are sent later). Never raises."""
         if self.closed:
             return not self.pending()
+        return self._wait_until_stored(self.session.write_position(), timeout, timeout_when_down)
+
+    def replay(self, own_records=True, timeout=120.0, timeout_when_down=10.0):
+        """Looks through the spool again for records that processes now gone left unsent for this
+        URL (a kernel killed a moment ago), and waits until they are stored, with every record of
+        this process given so far when `own_records`. For a read that must see them: it waits as
+        long as the service is storing (a slow machine only makes it longer), at most `timeout`
+        seconds, or `timeout_when_down` seconds once the service is found down. Returns True when
+        they are stored. Never raises."""
+        if self.closed or not self._sender.is_alive():
+            return not (self.pending() if own_records else self.adopted_sessions())
+        target = self.session.write_position() if own_records else None
+        return self._wait_until_stored(target, timeout, timeout_when_down, rescan=True)
+
+    def _wait_until_stored(self, target, timeout, timeout_when_down, rescan=False):
+        """Waits until the adopted sessions, and this process's records up to `target` (a spool
+        position; None: not them), are acknowledged; with `rescan`, the sender looks for orphaned
+        sessions first. See flush() for the limits."""
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
-        target = self.session.write_position()
+        rescans_before = self._sender.request_rescan() if rescan else None
         self.flush_waiting += 1
         try:
             self._sender.request_retry()
             last_retry = time.monotonic()
             with self._sender.progress:
                 while True:
-                    if not self._overflow and not self.adopted_sessions() and self.session.acked_past(target):
+                    if ((rescans_before is None or self._sender.rescans > rescans_before)
+                            and not self.adopted_sessions()
+                            and (target is None or (not self._overflow and self.session.acked_past(target)))):
                         return True
                     if not self._sender.is_alive():
                         return False

@@ -51,6 +51,9 @@ class Sender(threading.Thread):
         self.stopping = False
         self.stop_now = False
         self.retry_now = False
+        self.rescan_now = False
+        self.rescans = 0  # looks through the spool for orphaned sessions, made on request
+        self._rescan_lock = threading.Lock()
         self.down_since = None
         self.failures = 0
         self.sent_messages = 0
@@ -88,6 +91,11 @@ class Sender(threading.Thread):
     def _step(self):
         """Sends one batch if there is one. Returns False when there was nothing to do."""
         self.client.drain_overflow()
+        if self.rescan_now:
+            with self._rescan_lock:  # a rescan counted after a request started after it
+                self.rescan_now = False
+                self.client.adopt_orphans()
+                self.rescans += 1
         session = self._next_session()
         if session is None:
             return False
@@ -133,7 +141,7 @@ class Sender(threading.Thread):
                         return
                     lines = []
                     break
-                self._outage(str(error))
+                self._outage(str(error), error.retry_after)
                 return
             except Rejected as error:
                 lines = self._set_aside(lines, error.message_id, error.reason)
@@ -245,7 +253,7 @@ class Sender(threading.Thread):
                            self.client.rejected.path)
 
     # ----------------------------------------------------------------- outages
-    def _outage(self, reason):
+    def _outage(self, reason, retry_after=None):
         self.failures += 1
         if self.down_since is None:
             self.down_since = time.time()
@@ -253,7 +261,7 @@ class Sender(threading.Thread):
                 "dfa_lib_python: DfAnalyzer at %s is not reachable or cannot store now (%s). Provenance records "
                 "are kept in %s and sent when it can; your program goes on.", self.client.url, reason, self.client.spool_dir)
         # New records do not shorten the wait (they are safe in the spool); flush() and close() do.
-        deadline = time.monotonic() + self._retry_delay()
+        deadline = time.monotonic() + self._retry_delay(retry_after)
         while not (self.retry_now or self.stop_now):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -261,9 +269,14 @@ class Sender(threading.Thread):
             self._wait(remaining)
         self.retry_now = False
 
-    def _retry_delay(self):
+    def _retry_delay(self, retry_after=None):
+        """The wait before the next try: what the service asked for (Retry-After, at most
+        MAX_RETRY_DELAY; never sooner, spread a little so clients do not return together), else
+        an exponential backoff."""
         if self.stopping:
             return 0.05
+        if retry_after is not None:
+            return min(MAX_RETRY_DELAY, retry_after) * random.uniform(1.0, 1.2)
         delay = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * (2 ** min(self.failures, 10)))
         return delay * random.uniform(0.8, 1.2)
 
@@ -280,6 +293,15 @@ class Sender(threading.Thread):
         """Wakes the thread and skips the backoff wait (flush() calls this)."""
         self.retry_now = True
         self.wake.set()
+
+    def request_rescan(self):
+        """Asks the thread to look for orphaned sessions before its next batch (a read that must
+        see what a killed process left calls this); returns the count of rescans done so far."""
+        with self._rescan_lock:
+            done = self.rescans
+            self.rescan_now = True
+        self.wake.set()
+        return done
 
     def stop(self, join_timeout):
         self.stop_now = True

@@ -13,7 +13,8 @@ from keras_prov.errors import ProvenanceError
 
 logger = logging.getLogger("keras_prov")
 
-FLUSH_SECONDS = 30.0  # a read first waits this long at most for this process's records to be stored
+FLUSH_SECONDS = 120.0  # a read first waits at most this long for the records it must see to be stored
+DOWN_SECONDS = 10.0  # ... or this long once DfAnalyzer is found unable to store them
 READ_TIMEOUT = 120.0
 HOLDER_WAIT_SECONDS = 10.0
 
@@ -47,8 +48,9 @@ class Source:
 
     Args:
         url: "http://host:port", "embedded:/dir", or None for the address this process records to.
-        flush: wait (at most FLUSH_SECONDS) until this process's own records are stored before
-            the first read, so that a run just trained is there.
+        flush: first wait until the records of this process (unless one of its fits is running)
+            and those a killed predecessor left in its spool are stored, so that a run just
+            trained, or trained before a kernel restart, is there.
     """
 
     def __init__(self, url=None, flush=True):
@@ -105,19 +107,38 @@ def _plain(params):
 
 
 def _flush_own_records(own_address):
-    """Waits for this process's records. Reading where this process records makes its client
-    when there is none yet, which sends what an earlier kernel left unsent in the spool."""
+    """Waits until what this reader must see is stored (see `Source`'s flush argument): the
+    records that processes now gone left unsent in this process's spool (a kernel killed a moment
+    ago: reading where this process records makes its client, which replays them) and, unless a
+    fit of this process is running, this process's own records. While a fit runs, a read shows
+    what is stored so far, as a live view does, rather than wait for records that keep coming.
+    The wait lasts as long as DfAnalyzer is storing them, at most FLUSH_SECONDS (DOWN_SECONDS
+    once it is found down)."""
     import dfa_lib_python
 
-    if dfa_lib_python.get_client(create=False) is None:
+    from keras_prov.running_fits import any_running
+
+    client = dfa_lib_python.get_client(create=False)
+    if client is None:
         if not own_address:
             return
-        dfa_lib_python.get_client()
-    import keras_prov
+        client = dfa_lib_python.get_client()
+    own_records = not any_running()
+    if own_records:
+        from keras_prov.execution_recorder import deliver_pending_models_once
+        from keras_prov.model_store_client import background
+        from keras_prov.recording_thread import recording
 
-    if not keras_prov.flush(FLUSH_SECONDS):
-        logger.warning("keras_prov: records of this process are still on their way to DfAnalyzer; "
-                       "the newest may be missing from this read")
+        deadline = time.monotonic() + FLUSH_SECONDS
+        deliver_pending_models_once()  # models an earlier program could not upload
+        stored = recording.drain(FLUSH_SECONDS) and client.replay(
+            own_records=True, timeout=max(0.0, deadline - time.monotonic()), timeout_when_down=DOWN_SECONDS)
+        stored = background.wait(max(0.0, deadline - time.monotonic())) and stored  # trained models
+    else:
+        stored = client.replay(own_records=False, timeout=FLUSH_SECONDS, timeout_when_down=DOWN_SECONDS)
+    if not stored:
+        logger.warning("keras_prov: records are still on their way to DfAnalyzer at %s; the newest may be missing "
+                       "from this read", client.url)
 
 
 # ------------------------------------------------------------------ embedded data directories

@@ -35,7 +35,7 @@ def add_worker_options(parser):
                                            "freed (default: $DFA_MIN_FREE or 256MB)")
     parser.add_argument("--max-requests", type=int,
                         help="replace the worker process, without failing a request, after it served this many "
-                             "requests (default: $DFA_MAX_REQUESTS or 0, never)")
+                             "requests, 0 for never (default: $DFA_MAX_REQUESTS or 100000)")
     parser.add_argument("--max-rss", help="replace the worker process, without failing a request, once its memory "
                                           "passes this size, e.g. 2GB (default: $DFA_MAX_RSS or 0, never)")
 

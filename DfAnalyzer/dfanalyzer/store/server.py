@@ -30,7 +30,9 @@ from urllib.parse import unquote, urlparse
 import pymonetdb
 from pymonetdb import Uploader
 
-from dfanalyzer.errors import ConfigurationError, InvalidInput, QueryRejected, StoreUnavailable, WriteConflict
+from dfanalyzer.disk_space import says_no_space
+from dfanalyzer.errors import (ConfigurationError, DiskFull, InvalidInput, QueryRejected, StoreUnavailable,
+                              WriteConflict)
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.retry import retrying
 from dfanalyzer.store.server_user_queries import ReaderConnection, UserQueries
@@ -53,6 +55,9 @@ INT64_NULL = -(2 ** 63)
 TEXT_NULL = b"\x80"
 READER_NAME = "dfanalyzer_reader"
 SQLSTATE_PREFIX = re.compile(r"^\s*[0-9A-Z]{5}!")
+# mserver5's only answer to an INSERT whose column heap could not grow (its log: "GDKextendf: could
+# not extend file: No space left on device"); when its write-ahead log finds no space, it exits.
+APPEND_FAILED = "Append failed"
 STOPPED_BY_SYS_STOP = "received stop signal"  # MonetDB's answer to a stopped query has no SQLSTATE
 WRITER_TURN_DDL = ("CREATE TABLE IF NOT EXISTS writer_turn (id INT PRIMARY KEY, generation BIGINT NOT NULL)",
                    "INSERT INTO writer_turn (id, generation) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM writer_turn)")
@@ -90,13 +95,30 @@ def is_conflict(error):
         "concurrency conflict" in text
 
 
-def is_connection_loss(error):
-    """The connection broke (server stopped, killed, restarting) rather than a statement failing;
-    statement errors carry a SQLSTATE (`42000!...`), socket and protocol errors do not."""
+def is_connection_loss(error, cursor=None):
+    """The connection broke (server stopped, killed, restarting) rather than a statement failing.
+    Socket errors always mean it broke; SQL errors carry a SQLSTATE (`42000!...`) and never do.
+    MonetDB's kernel errors have none (`GDK reported error: BLOBfromstr: ...`, `Not a UUID`), like
+    pymonetdb's own `Not connected`: for these, the connection broke only if it no longer answers
+    (`cursor` is asked once; without one, it is taken as broken)."""
     if isinstance(error, (OSError, EOFError)):
         return True
-    return isinstance(error, pymonetdb.Error) and not SQLSTATE_PREFIX.match(str(error)) and \
-        STOPPED_BY_SYS_STOP not in str(error)
+    if not isinstance(error, pymonetdb.Error) or SQLSTATE_PREFIX.match(str(error)) or \
+            STOPPED_BY_SYS_STOP in str(error):
+        return False
+    return cursor is None or not _still_answers(cursor)
+
+
+def _still_answers(cursor):
+    """Whether MonetDB answers on the connection of `cursor`; any answer of the server counts
+    (in a transaction the failed statement aborted, it is `25005!current transaction is aborted`)."""
+    try:
+        cursor.execute("SELECT 1")
+        return True
+    except pymonetdb.Error as error:
+        return bool(SQLSTATE_PREFIX.match(str(error)))
+    except (OSError, EOFError):
+        return False
 
 
 class ServerGone(StoreUnavailable):
@@ -127,10 +149,10 @@ class _ServerTransaction(Transaction):
         self.cursor = cursor
 
     def execute(self, sql, params=()):
-        self.store._run(self.cursor, sql, params)
+        self.store._run(self.cursor, sql, params, writing=True)
 
     def fetch(self, sql, params=()):
-        self.store._run(self.cursor, sql, params)
+        self.store._run(self.cursor, sql, params, writing=True)
         return [tuple(plain_value(v) for v in row) for row in self.cursor.fetchall()]
 
     def append(self, schema, table, columns, kinds):
@@ -381,16 +403,26 @@ class ServerStore(Store):
             _close_quietly(self._writer)
             self._writer = None
 
-    def _run(self, cursor, sql, params=()):
-        """Runs one statement, telling conflicts and a lost server apart from bad statements."""
+    def _run(self, cursor, sql, params=(), writing=False):
+        """Runs one statement, telling conflicts, a lost server and (`writing`) a server out of
+        space apart from bad statements."""
         try:
             cursor.execute(_pyformat(sql), _bound(params) or None)
         except (pymonetdb.Error, OSError, EOFError) as error:
-            if is_connection_loss(error):
+            if is_connection_loss(error, cursor):
                 raise self.unavailable(error) from error
             if is_conflict(error):
                 raise WriteConflict(f"another service wrote to {self.url} at the same time: {str(error).strip()}") from error
+            if writing and (says_no_space(error) or APPEND_FAILED in str(error)):
+                raise self.out_of_space(error) from error
             raise
+
+    def out_of_space(self, error):
+        """A write the server could not store for want of space: 507, so that clients keep the
+        records and send them again, instead of a 500 that would make them look for a bad record."""
+        return DiskFull(f"the MonetDB server at {self.url} could not store this request ({str(error).strip()}: its "
+                        "disk or memory is full, its log says which); nothing of it was stored. Writing resumes once "
+                        "space is freed on the server; clients keep their records meanwhile and send them then")
 
     @contextlib.contextmanager
     def write(self):
@@ -400,7 +432,7 @@ class ServerStore(Store):
             try:
                 generation = self._take_writer_turn(cursor)
                 yield _ServerTransaction(self, cursor)
-                self._run(cursor, "COMMIT")
+                self._run(cursor, "COMMIT", writing=True)
             except ServerGone:
                 self._drop_writer()  # MonetDB rolls back what was not committed
                 raise

@@ -9,12 +9,15 @@ class Unavailable(Exception):
         too_big: the batch itself may be the problem (timed out, 413): retry with fewer messages.
         server_error: the service answered 5xx; if it keeps doing so for one batch while it is
             healthy, a message of the batch may be what fails it (the sender bisects the batch).
+        retry_after: seconds the service asked to wait before trying again (its Retry-After
+            header), or None.
     """
 
-    def __init__(self, reason, too_big=False, server_error=False):
+    def __init__(self, reason, too_big=False, server_error=False, retry_after=None):
         super().__init__(reason)
         self.too_big = too_big
         self.server_error = server_error
+        self.retry_after = retry_after
 
 
 class Rejected(Exception):

@@ -39,6 +39,15 @@ def _one_line(text, limit=300):
     return line if len(line) <= limit else line[:limit] + "..."
 
 
+def _retry_after(response):
+    """The seconds of a Retry-After header (the HTTP-date form is not used by DfAnalyzer), or None."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
 def auth_headers(token=None):
     """The Authorization header for a service started with --token (DFA_TOKEN), else none."""
     token = token if token is not None else os.environ.get("DFA_TOKEN")
@@ -88,7 +97,8 @@ class HttpTransport(Transport):
         if response.status_code in (503, 507):
             # The store is out of reach or its disk nearly full: the service said so, and no
             # message is to blame (never bisected, never set aside); the batch waits in the spool.
-            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}")
+            raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}",
+                              retry_after=_retry_after(response))
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise Unavailable(f"HTTP {response.status_code}: {_reason(response)}",
                               server_error=True)

@@ -50,11 +50,12 @@ class ServiceProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"DfAnalyzer exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/health", timeout=1).ok:
+                if requests.get(self.url + "/health", timeout=5).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a loaded machine
                 pass
             time.sleep(0.1)
+        kill(self.process)  # nobody would stop it otherwise
         raise RuntimeError(f"DfAnalyzer did not become healthy in {timeout}s:\n{self.log()}")
 
     def stop(self):

@@ -239,7 +239,9 @@ def runs(shared_dfa_service, tmp_path_factory):
         code = textwrap.dedent(PREAMBLE) + textwrap.dedent(SCRIPTS[script].format(**tags[script]))
         batch.start(script, code, env={
             "KERAS_PROV_AUTOLOG": tags[script].get("autolog", ""), "DFA_URL": shared_dfa_service.url,
-            "DFA_SPOOL_DIR": str(tmp_path_factory.mktemp(f"spool-{script}"))})
+            "DFA_SPOOL_DIR": str(tmp_path_factory.mktemp(f"spool-{script}")),
+            # five scripts at once on a loaded machine: at exit, wait for the model upload as long as it takes
+            "KERAS_PROV_EXIT_TIMEOUT": "300"})
     yield tags, batch
     batch.close()
 

@@ -160,6 +160,9 @@ def test_service_down_is_said_in_the_page_and_cleared_when_it_is_back(browser, d
         p.wait_for_selector("#errors .error", timeout=30_000)
         assert "not answering" in p.text_content("#errors") and "dfanalyzer start" in p.text_content("#errors")
         dfa_service.start()
-        p.wait_for_function("document.querySelectorAll('#errors .error').length === 0", timeout=60_000)
+        try:
+            p.wait_for_function("document.querySelectorAll('#errors .error').length === 0", timeout=60_000)
+        except Exception as error:
+            raise AssertionError("errors still shown: " + p.inner_html("#errors")) from error
     finally:
         page.close()

@@ -367,6 +367,11 @@
     try {
       await Promise.all([steeringRequest.catch(() => {}), epochsRequest]);
       await loadCurves(Boolean(zoom), curvesRequest);
+    } catch (error) {
+      // The service went away between the first requests: the page is drawn again once it answers
+      // (else its table and curves would stay empty, and their errors shown, for good).
+      if (!error.status || error.status >= 500) setTimeout(start, 2000);
+      return;
     } finally {
       document.dispatchEvent(new Event("dfa:run-drawn"));   // what waits for the page's layout may start
     }

@@ -1,11 +1,11 @@
 # The two commands the README promises. Both bootstrap .venv first (quick when it exists).
 .PHONY: setup run test bench screenshots
 
-# `make test TEST_WORKERS=2` runs the suite on two pytest-xdist workers, a test file each at a time
-# (module-scoped services stay shared within a file): 14.5 min instead of about 19 on a 2-core
-# machine, but the tests that race a writer against a reader (test_ingest_parts' fairness) can
-# lose under the other worker's load, so the default stays one process until they are made robust.
-TEST_WORKERS ?= 0
+# The suite runs on TEST_WORKERS pytest-xdist workers, a test file each at a time (module-scoped
+# services stay shared within a file): most of a test's time is spent waiting on the processes it
+# starts, so two workers fit a 2-core machine (14.5 min instead of about 19).
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 
 setup:
 	bash scripts/bootstrap.sh

@@ -6,6 +6,7 @@ running again, every row arrives exactly once.
 mserver5's database lies on a small tmpfs: mounting needs root (CI runs as root); elsewhere the
 test skips saying so, as does a machine without mserver5.
 """
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ ROWS = 12000  # 24 MB of 2 KB rows: more than the 20 MB disk can take
 def server_on_small_disk(tmp_path):
     binary = find_mserver5()
     if binary is None:
+        if os.environ.get("CI"):  # CI has ../shared's mserver5: missing there is a failure, as in conftest
+            pytest.fail(HOW_TO_RUN)
         pytest.skip(HOW_TO_RUN)
     binary = runnable_mserver5(binary, str(tmp_path))
     disk = tmp_path / "disk"

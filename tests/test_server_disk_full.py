@@ -18,7 +18,7 @@ import requests
 
 from monetdb_server import HOW_TO_RUN, MonetDBServer, find_mserver5, runnable_mserver5
 from service_process import ServiceProcess
-from test_service_disk_full import BLOB, CLIENT, _free, _mount_tmpfs
+from test_service_disk_full import BLOB, CLIENT, _mount_tmpfs
 
 ROWS = 12000  # 24 MB of 2 KB rows: more than the 20 MB disk can take
 

@@ -11,7 +11,10 @@ service's memory (supervisor + worker) is therefore read for every worker at the
 (`--age` requests after it was first seen) and the growth is the slope of the least-squares line
 through these readings, in MB per 100,000 requests. A fresh worker's memory also follows the
 data it opens, which the ingest requests keep adding to: the data directory's own growth is
-printed beside it, and `--skip ingest` leaves ingestion out.
+printed beside it, and `--skip ingest` leaves ingestion out. Memory is printed whole (RSS) and
+split as the kernel counts it (/proc/<pid>/status): anonymous (the process's own: heap, anonymous
+maps) and mapped files (shared libraries, the engine's column files: page cache the kernel can
+drop and read again), so that the growth of each is told apart.
 
     .venv/bin/python bench/soak.py                       # 100,000 requests, a line every 10,000
     .venv/bin/python bench/soak.py --requests 30000 --every 1000 --max-requests 5000
@@ -99,19 +102,37 @@ def pid_record(data_dir):
         return json.load(handle)
 
 
-def rss_mb(pid):
+MEMORY_FIELDS = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
+
+
+def memory_mb(pid):
+    """A process's resident memory in MB, whole (`rss`) and split as the kernel counts it: `anon`
+    (heap, stacks, anonymous maps: what only the process holds), `file` (pages of mapped files, the
+    engine's column files among them: page cache the kernel can drop and read again) and `shmem`."""
+    found = dict.fromkeys(MEMORY_FIELDS.values(), float("nan"))
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+                field = MEMORY_FIELDS.get(line.split(None, 1)[0])
+                if field:
+                    found[field] = int(line.split()[1]) / 1024
     except OSError:
         pass  # a worker replaced between reading the pid record and its memory
-    return float("nan")
+    return found
+
+
+def service_mb(record):
+    """The memory of supervisor + worker, split as `memory_mb`'s."""
+    worker, supervisor = memory_mb(record["worker_pid"]), memory_mb(record["pid"])
+    return {field: worker[field] + supervisor[field] for field in worker}
 
 
 def directory_mb(path):
     return sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file()) / 2**20
+
+
+def listed(values):
+    return ", ".join(f"{value:.1f}" for value in values)
 
 
 def slope_per_100k(points):
@@ -133,21 +154,22 @@ class Workers:
     def __init__(self, data_dir, age):
         self.data_dir, self.age = data_dir, age
         self.current, self.born = None, 0
-        self.at_age = []      # (requests, service MB, worker MB) of each worker at `age`
-        self.at_end = []      # (worker age, worker MB) of each replaced worker at its last sample
+        self.at_age = []      # (requests, service's memory_mb, worker's memory_mb) of each worker at `age`
+        self.at_end = []      # (worker age, worker's memory_mb) of each replaced worker at its last sample
         self.last = None
 
     def sample(self, done):
         record = pid_record(self.data_dir)
         worker = record["worker_pid"]
-        worker_mb, supervisor_mb = rss_mb(worker), rss_mb(record["pid"])
+        worker_mb, supervisor_mb = memory_mb(worker), memory_mb(record["pid"])
         if worker != self.current:
             if self.last is not None:
                 self.at_end.append(self.last)
             self.current, self.born = worker, done
         age = done - self.born
         if age == self.age:
-            self.at_age.append((done, worker_mb + supervisor_mb, worker_mb))
+            self.at_age.append((done, {field: worker_mb[field] + supervisor_mb[field] for field in worker_mb},
+                                worker_mb))
         self.last = (age, worker_mb)
         return worker_mb, supervisor_mb, record.get("recycles", 0)
 
@@ -166,16 +188,16 @@ def send(sender, url, entry, failures, errors):
 
 
 def fresh_service_mb(data_dir, model_id, skip, age, per_request):
-    """The service's RSS (supervisor + worker) when a service started on `data_dir` has served
-    `age` requests of the mix: what the data of `data_dir` alone makes a fresh worker weigh."""
+    """The service's memory (supervisor + worker, split as `memory_mb`'s) when a service started on
+    `data_dir` has served `age` requests of the mix: what the data of `data_dir` alone makes a fresh
+    worker weigh."""
     service = ServiceProcess(data_dir, extra_args=["--max-requests", "0"]).start()
     try:
         mix, failures = itertools.cycle(requests_mix(service.url, model_id, skip)), {}
         sender = requests if per_request else requests.Session()
         for _ in range(age):
             send(sender, service.url, next(mix), failures, {})
-        record = pid_record(data_dir)
-        return rss_mb(record["worker_pid"]) + rss_mb(record["pid"])
+        return service_mb(pid_record(data_dir))
     finally:
         service.stop()
 
@@ -215,7 +237,8 @@ def main():
             first_data_mb, started = directory_mb(data_dir), time.perf_counter()
             print(f"connections: {'one per request' if args.connection_per_request else 'one kept-alive session'}; "
                   f"--max-requests {args.max_requests:,}; mix: {', '.join(names)}")
-            print(f"{'requests':>9} {'worker RSS':>11} {'supervisor':>11} {'growth':>9} {'req/s':>7} {'recycles':>8}  failures")
+            print(f"{'requests':>9} {'worker RSS':>11} {'anon':>9} {'file':>9} {'supervisor':>11} {'growth':>9} "
+                  f"{'req/s':>7} {'recycles':>8}  failures")
             for done in range(1, args.requests + 1):
                 began = time.perf_counter()
                 send(sender, service.url, next(mix), failures, errors)
@@ -223,10 +246,12 @@ def main():
                 if done % args.sample == 0:
                     worker_mb, supervisor_mb, recycles = workers.sample(done)
                     if done % args.every == 0:
-                        first_rss = first_rss if first_rss is not None else worker_mb
+                        first_rss = first_rss if first_rss is not None else worker_mb["rss"]
                         rate = done / (time.perf_counter() - started)
-                        print(f"{done:>9,} {worker_mb:>8.1f} MB {supervisor_mb:>8.1f} MB {worker_mb - first_rss:>+6.1f} MB "
-                              f"{rate:>7.0f} {recycles:>8}  {failures or '-'}", flush=True)
+                        print(f"{done:>9,} {worker_mb['rss']:>8.1f} MB {worker_mb['anon']:>6.1f} MB "
+                              f"{worker_mb['file']:>6.1f} MB {supervisor_mb['rss']:>8.1f} MB "
+                              f"{worker_mb['rss'] - first_rss:>+6.1f} MB {rate:>7.0f} {recycles:>8}  {failures or '-'}",
+                              flush=True)
             elapsed = time.perf_counter() - started
             health = session.get(service.url + "/health", timeout=60).json()
             record = pid_record(data_dir)
@@ -239,27 +264,32 @@ def main():
               f"longest request {longest:.1f} s")
         print(f"data directory: {data_growth:+.1f} MB per 100,000 requests (the stored data's own growth)")
         if not args.max_requests:
-            print(f"growth after the first {args.every:,} requests: {workers.last[1] - first_rss:+.1f} MB "
+            print(f"growth after the first {args.every:,} requests: {workers.last[1]['rss'] - first_rss:+.1f} MB "
                   "(target <= +50 MB without recycling)")
             return
         at_age = workers.at_age
-        growth = slope_per_100k([(x, mb) for x, mb, _ in at_age])
+        growth = {field: slope_per_100k([(x, mb[field]) for x, mb, _ in at_age]) for field in ("rss", "anon", "file")}
         print(f"worker recycles: {record.get('recycles', 0)} (every {args.max_requests:,} requests)")
         print(f"service RSS (supervisor + worker) of each worker after {args.age:,} requests: "
-              f"{', '.join(f'{mb:.1f}' for _, mb, _ in at_age)} MB")
-        print(f"  worker alone: {', '.join(f'{mb:.1f}' for _, _, mb in at_age)} MB")
+              f"{listed(mb['rss'] for _, mb, _ in at_age)} MB")
+        print(f"  of which anonymous: {listed(mb['anon'] for _, mb, _ in at_age)} MB")
+        print(f"  of which mapped files: {listed(mb['file'] for _, mb, _ in at_age)} MB")
+        print(f"  worker alone: {listed(mb['rss'] for _, _, mb in at_age)} MB")
         if workers.at_end:
-            print(f"  each replaced worker at its last sample: "
-                  f"{', '.join(f'{mb:.1f} MB ({age:,} requests old)' for age, mb in workers.at_end)}")
+            print("  each replaced worker at its last sample: " + ", ".join(
+                f"{mb['rss']:.1f} MB ({age:,} requests old)" for age, mb in workers.at_end))
         at_end = fresh_service_mb(data_dir, model_id, skip, args.age, args.connection_per_request)
         at_start = fresh_service_mb(snapshot_dir, model_id, skip, args.age, args.connection_per_request)
-        data_share = (at_end - at_start) / args.requests * 100_000
-        print(f"a fresh service after {args.age:,} requests: {at_start:.1f} MB on the data as the soak started, "
-              f"{at_end:.1f} MB on the data as it ended: {data_share:+.1f} MB per 100,000 requests is the data's")
-        print(f"GROWTH across recycles: {growth:+.1f} MB per 100,000 requests (least squares through the service's RSS "
-              f"of {len(at_age)} workers at equal age), of which {data_share:+.1f} MB the stored data's and "
-              f"{growth - data_share:+.1f} MB the requests'; FAILED REQUESTS: {failed} "
-              "(targets: <= 5 MB per 100,000 requests, 0 failed)")
+        data_share = {field: (at_end[field] - at_start[field]) / args.requests * 100_000 for field in growth}
+        print(f"a fresh service after {args.age:,} requests: {at_start['rss']:.1f} MB (anonymous {at_start['anon']:.1f}, "
+              f"files {at_start['file']:.1f}) on the data as the soak started, {at_end['rss']:.1f} MB (anonymous "
+              f"{at_end['anon']:.1f}, files {at_end['file']:.1f}) on the data as it ended")
+        for field, label in (("rss", "RSS"), ("anon", "anonymous"), ("file", "mapped files")):
+            print(f"growth per 100,000 requests, {label}: {growth[field]:+.1f} MB across recycles, of which "
+                  f"{data_share[field]:+.1f} MB the stored data's and {growth[field] - data_share[field]:+.1f} MB the requests'")
+        print(f"GROWTH across recycles: {growth['rss']:+.1f} MB RSS, {growth['anon']:+.1f} MB anonymous per 100,000 "
+              f"requests (least squares through the service's memory of {len(at_age)} workers at equal age); "
+              f"FAILED REQUESTS: {failed} (targets: <= 5 MB per 100,000 requests, 0 failed)")
 
 
 if __name__ == "__main__":

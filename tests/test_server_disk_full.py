@@ -1,12 +1,14 @@
 """The MonetDB server's own disk fills: whatever mserver5 does (11.45 exits when its write-ahead
-log finds no space), the service answers writes 503/507 with Retry-After, never a rejection, so
-a real dfa_lib_python client keeps its records; once the operator frees space and mserver5 is
-running again, every row arrives exactly once.
+log finds no space; it answers `Append failed` and stays up when a column's heap cannot grow), the
+service answers writes 503/507 with Retry-After, never a rejection, so a real dfa_lib_python
+client keeps its records; once the operator frees space and mserver5 is running again, every row
+arrives exactly once.
 
-mserver5's database lies on a small tmpfs: mounting needs root (CI runs as root); elsewhere the
-test skips saying so, as does a machine without mserver5.
+mserver5's database (or only its column files) lies on a small tmpfs: mounting needs root (CI
+runs as root); elsewhere the tests skip saying so, as on a machine without mserver5.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,19 +18,24 @@ import requests
 
 from monetdb_server import HOW_TO_RUN, MonetDBServer, find_mserver5, runnable_mserver5
 from service_process import ServiceProcess
-from test_service_disk_full import BLOB, CLIENT, _free, _mount_tmpfs
+from test_service_disk_full import BLOB, CLIENT, _mount_tmpfs
 
 ROWS = 12000  # 24 MB of 2 KB rows: more than the 20 MB disk can take
 
 
-@pytest.fixture
-def server_on_small_disk(tmp_path):
+def _mserver5(tmp_path):
     binary = find_mserver5()
     if binary is None:
         if os.environ.get("CI"):  # CI has ../shared's mserver5: missing there is a failure, as in conftest
             pytest.fail(HOW_TO_RUN)
         pytest.skip(HOW_TO_RUN)
-    binary = runnable_mserver5(binary, str(tmp_path))
+    return runnable_mserver5(binary, str(tmp_path))
+
+
+@pytest.fixture
+def server_on_small_disk(tmp_path):
+    """mserver5's whole database on a 20 MB tmpfs: its write-ahead log finds the disk full first."""
+    binary = _mserver5(tmp_path)
     disk = tmp_path / "disk"
     _mount_tmpfs(disk, "20m")
     server = MonetDBServer(binary, disk).start()
@@ -37,9 +44,28 @@ def server_on_small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
-def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are_stored_once(server_on_small_disk,
-                                                                                              tmp_path):
-    server, disk = server_on_small_disk
+@pytest.fixture
+def server_with_columns_on_small_disk(tmp_path):
+    """Only the database's column files (`bat/`) on an 8 MB tmpfs, its write-ahead log (`sql_logs/`)
+    on the ordinary disk: a column's heap finds the disk full first."""
+    binary = _mserver5(tmp_path)
+    farm = tmp_path / "farm"
+    server = MonetDBServer(binary, farm).start()  # creates the database, then its columns move to the small disk
+    server.stop()
+    columns = farm / MonetDBServer.DATABASE / "bat"
+    created = shutil.move(columns, tmp_path / "bat-as-created")
+    _mount_tmpfs(columns, "8m")
+    shutil.copytree(created, columns, dirs_exist_ok=True)
+    server.start()
+    yield server, columns
+    server.stop()
+    subprocess.run(["umount", "-l", str(columns)], check=False)
+
+
+def _refused_then_stored_once(server, disk, tmp_path, answer_expected):
+    """A real dfa_lib_python client sends ROWS rows while probes like its batches fill `disk` until
+    the service refuses one, which must be `answer_expected(answer)`; then the disk grows (and
+    mserver5 starts again if it ended, as monetdbd would): the client stores every row once."""
     service = ServiceProcess(tmp_path / "data", monetdb_url=server.url).start(timeout=120)
     go_on = tmp_path / "space-is-back"
     client = subprocess.Popen([sys.executable, "-c", CLIENT, service.url, str(tmp_path / "spool"), "fill_server",
@@ -51,7 +77,9 @@ def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are
             sent += 1
             batch = {"messages": [{"id": f"probe-{sent}", "kind": "task", "body": {
                 "id": f"probe-{sent}", "dataflow": "fill_server", "transformation": "Fill", "status": "FINISHED",
-                "sets": [{"tag": "oFill", "elements": [[-n, "x" * BLOB] for n in range(1, 201)]}]}}]}
+                # Texts that differ: MonetDB stores a text equal to a recent one once, so equal texts would grow
+                # its write-ahead log but not the column's heap.
+                "sets": [{"tag": "oFill", "elements": [[-n, f"{sent}-{n}".ljust(BLOB, "x")] for n in range(1, 201)]}]}}]}
             try:
                 answer = requests.post(service.url + "/api/v1/ingest", json=batch, timeout=60)
             except requests.RequestException:
@@ -61,15 +89,12 @@ def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are
             if (answer is not None and answer.status_code != 200 and not not_yet) or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
-        # mserver5 answered "Append failed" (a column could not grow) or exited (its log could not): a
-        # write is "not now" (503/507 with Retry-After), never a 4xx or a 500 that would make clients
-        # look for a bad record to set aside.
         assert answer is not None, "the service did not answer"
-        assert answer.status_code in (503, 507), (answer.status_code, answer.text)
+        answer_expected(answer)
         assert int(answer.headers["Retry-After"]) > 0
         assert "No space left" in server.log(), server.log()
 
-        # The operator frees space and (as monetdbd would) starts mserver5 again.
+        # The operator frees space and (as monetdbd would) starts mserver5 again if it ended.
         subprocess.run(["mount", "-o", "remount,size=200m", str(disk)], check=True)
         if server.process.poll() is not None:
             server.start()
@@ -87,10 +112,38 @@ def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are
         service.stop()
 
 
+def test_a_full_disk_on_the_monetdb_server_keeps_the_clients_rows_until_they_are_stored_once(server_on_small_disk,
+                                                                                              tmp_path):
+    server, disk = server_on_small_disk
+
+    def not_now(answer):
+        # mserver5 exited (its log could not grow) or answered "Append failed" (a column could not):
+        # a write is "not now" (503/507 with Retry-After), never a 4xx or a 500 that would make
+        # clients look for a bad record to set aside.
+        assert answer.status_code in (503, 507), (answer.status_code, answer.text)
+
+    _refused_then_stored_once(server, disk, tmp_path, not_now)
+
+
+def test_a_column_that_cannot_grow_on_the_server_is_a_507_and_the_server_stays_up(server_with_columns_on_small_disk,
+                                                                                  tmp_path):
+    server, disk = server_with_columns_on_small_disk
+
+    def insufficient_storage(answer):
+        # mserver5 answered `42000!Append failed` and stayed up: 507 naming the server, not a 500.
+        assert answer.status_code == 507, (answer.status_code, answer.text)
+        assert f"127.0.0.1:{server.port}" in answer.json()["detail"], answer.text
+        assert server.process.poll() is None, server.log()
+        assert "could not extend file" in server.log(), server.log()
+
+    _refused_then_stored_once(server, disk, tmp_path, insufficient_storage)
+    assert server.process.poll() is None, "mserver5 was started again: the column test did not test a server that stays up"
+
+
 def test_an_insert_the_server_cannot_store_for_want_of_space_is_a_507_and_a_bad_query_stays_a_400():
-    """mserver5 answers `42000!Append failed` when a column cannot grow on its full disk (seen in
-    the test above when the column, not the write-ahead log, is the first to find no space): that
-    is the server's state, a 507, not a 500 that makes clients hunt for a bad record."""
+    """How an answer is taken, without a server: `42000!Append failed` (what the column test above
+    gets from a real mserver5) to a write is a 507; the same words to a read, and a value the
+    statement got wrong, stay the statement's."""
     import pymonetdb
 
     from dfanalyzer.errors import DiskFull

@@ -20,6 +20,7 @@ import uvicorn
 from dfanalyzer.api.app import create_app
 from dfanalyzer.config import Settings
 from dfanalyzer.errors import DfaError, DiskFull
+from dfanalyzer.freed_memory import give_freed_memory_back
 from dfanalyzer.recycling import Recycling
 from dfanalyzer.store import open_store
 from dfanalyzer.supervisor import DISK_FULL_EXIT, RECYCLE_DRAIN_SECONDS, STARTUP_FAILURE_EXIT, STOP_SECONDS
@@ -64,6 +65,7 @@ def _watch_queries(store, query_timeout):
 def serve(settings, fd, query_timeout, restarts):
     """Serves until SIGTERM; returns once the store is closed (or could not be in time)."""
     try:
+        give_freed_memory_back()
         store = open_store(data_dir=settings.data_dir, monetdb_url=settings.monetdb_url, query_timeout=query_timeout,
                            monetdb_reader_url=settings.monetdb_reader_url, wait_for_server=True,
                            min_free=settings.min_free)

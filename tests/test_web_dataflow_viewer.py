@@ -73,7 +73,7 @@ def test_a_path_query_built_by_clicking_equals_hand_written_sql(page, service):
     page.page.wait_for_selector("#result-meta[data-rows]")
     assert page.page.get_attribute("#result-meta", "data-rows") == str(len(expected))
     page.screenshot("dataflow-viewer-console.png")
-    assert page.problems == []
+    assert page.problems == [] and page.warnings == []
 
 
 def test_the_state_is_in_the_url_and_the_original_addresses_redirect(page, service):
@@ -83,7 +83,7 @@ def test_the_state_is_in_the_url_and_the_original_addresses_redirect(page, servi
     assert page.page.get_attribute("#path-meta", "data-rows") == "4"  # two oLoad splits per dataset
     assert page.page.evaluate("window.dfaViewer.cy.edges('.on-path').length") == 2
     page.screenshot("dataflow-viewer.png")
-    assert page.problems == []
+    assert page.problems == [] and page.warnings == []
 
     df_id = service.query(f"SELECT id FROM dataflow WHERE tag = '{path_dataflow.TAG}'")[0][0]
     response = requests.get(f"{service.url}/dfview/visualization", params={"dfId": df_id}, allow_redirects=False, timeout=30)

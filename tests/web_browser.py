@@ -60,9 +60,11 @@ class WatchedPage:
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
         self.problems = []
+        self.warnings = []  # console warnings: libraries saying what of theirs a page misuses
         origin = urlsplit(base_url).netloc
         self.page.on("console", lambda message: message.type == "error" and self.problems.append(
             f"console error: {message.text}"))
+        self.page.on("console", lambda message: message.type == "warning" and self.warnings.append(message.text))
         self.page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
         self.page.on("request", lambda request: urlsplit(request.url).scheme in ("http", "https") and
                      urlsplit(request.url).netloc != origin and self.problems.append(

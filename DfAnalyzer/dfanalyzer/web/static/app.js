@@ -159,6 +159,20 @@ const DFA = (() => {
     });
   }
 
+  /* Graph nodes as large as their label (cytoscape's own `width: label` is deprecated): style
+     functions measuring the label's lines in cytoscape's default font. */
+  const measuring = document.createElement("canvas").getContext("2d");
+  function labelSize(fontSize, isBold = () => false) {
+    const lines = (node) => String(node.data("label") ?? "").split("\n");
+    return {
+      "width": (node) => {
+        measuring.font = `${isBold(node) ? "bold " : ""}${fontSize}px "Helvetica Neue", Helvetica, sans-serif`;
+        return Math.ceil(Math.max(...lines(node).map((line) => measuring.measureText(line).width))) + 2;
+      },
+      "height": (node) => Math.ceil(lines(node).length * fontSize * 1.25),
+    };
+  }
+
   return {api, showError, clearError, escapeHtml, params, setParams, setTwin, chart, disposeChart, theme,
-          onKey, formatValue, poll, loadScripts};
+          onKey, formatValue, poll, loadScripts, labelSize};
 })();

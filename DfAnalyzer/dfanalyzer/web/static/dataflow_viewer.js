@@ -45,10 +45,11 @@
     }
     const dark = DFA.theme() === "dark";
     cy = cytoscape({
-      container: $("graph"), elements, wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 3,
+      container: $("graph"), elements, minZoom: 0.2, maxZoom: 3,
       style: [
         {selector: "node", style: {"label": "data(label)", "text-wrap": "wrap", "text-valign": "center",
-          "font-size": 13, "color": "#1d2430", "width": "label", "height": "label", "padding": "10px"}},
+          "font-size": 13, "color": "#1d2430", ...DFA.labelSize(13, (node) => node.data("kind") === "transformation"),
+          "padding": "10px"}},
         {selector: "node[kind='transformation']", style: {"shape": "round-rectangle", "background-color": "#9FB1FC",
           "border-color": "#0000FF", "border-width": 1, "font-weight": "bold"}},
         {selector: "node[kind='set']", style: {"shape": "ellipse", "background-color": "#FFFC87",

@@ -54,7 +54,7 @@ const DFAProvGraph = (() => {
       const text = DFA.theme() === "dark" ? "#e3e7ee" : "#1d2430";
       const rules = [
         {selector: "node", style: {"label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "font-size": 11,
-          "color": "#1d2430", "width": "label", "height": "label", "padding": "8px", "border-width": 1}},
+          "color": "#1d2430", ...DFA.labelSize(11), "padding": "8px", "border-width": 1}},
         {selector: "edge", style: {"curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.2, "label": "data(label)",
           "font-size": 8, "color": text, "text-rotation": "autorotate", "min-zoomed-font-size": 6}},
         {selector: "node[?folded]", style: {"border-style": "dashed", "border-width": 2}},
@@ -74,7 +74,7 @@ const DFAProvGraph = (() => {
 
     function draw() {
       if (cy) cy.destroy();
-      cy = cytoscape({container: $("prov-graph"), elements: elements(), style: style(), wheelSensitivity: 0.3,
+      cy = cytoscape({container: $("prov-graph"), elements: elements(), style: style(),
                       minZoom: 0.05, maxZoom: 2.5});
       // As in the static image: derivations do not move records between columns.
       cy.elements().not("edge[label='wasDerivedFrom']").layout({name: "dagre", rankDir: "RL", nodeSep: 12, rankSep: 50}).run();

@@ -1,5 +1,4 @@
 """Putting a trained model into DfAnalyzer's model store without holding up training."""
-import atexit
 import json
 import logging
 import os
@@ -10,9 +9,11 @@ import threading
 
 import dfa_lib_python
 import requests
+from dfa_lib_python.registry import before_exit_close
 from dfa_lib_python.transport.http import auth_headers
 
 from keras_prov.model_archive import ModelArchive
+from keras_prov.recording_thread import recording  # its exit drain is registered, and runs, before ours
 
 logger = logging.getLogger("keras_prov")
 
@@ -141,10 +142,7 @@ class ModelStoreClient:
                 waiting.append((os.path.dirname(path), pending))
         return waiting
 
-
     def _deliver(self, task, files, staging):
-        from keras_prov.recording_thread import recording
-
         # The training task must be stored before its model: first keras_prov's records, then
         # dfa_lib_python's spool.
         # While DfAnalyzer is down this waits (on this thread only) for it to come back.
@@ -258,4 +256,4 @@ def _wait_at_exit():
         logger.warning("keras_prov: a trained model was still being stored at exit; its files are kept locally")
 
 
-atexit.register(_wait_at_exit)
+before_exit_close(_wait_at_exit)

@@ -1,5 +1,4 @@
 """The thread that turns captured values into dfa_lib_python records, off the training thread."""
-import atexit
 import itertools
 import logging
 import os
@@ -7,7 +6,8 @@ import queue
 import threading
 import time
 
-import keras_prov.model_store_client  # noqa: F401 - registers its exit wait first, so ours runs before it
+from dfa_lib_python.registry import before_exit_close
+
 from keras_prov.errors import report_unusable_settings
 
 logger = logging.getLogger("keras_prov")
@@ -84,4 +84,4 @@ def _drain_at_exit():
         logger.warning("keras_prov: provenance was still being recorded at exit after %.0f s", EXIT_TIMEOUT)
 
 
-atexit.register(_drain_at_exit)
+before_exit_close(_drain_at_exit)

@@ -20,7 +20,6 @@ asking shows LOST. With the service down nothing waits: the listener retries in 
 With `DFA_URL=embedded:...` nothing listens (no service to ask): such runs cannot be steered.
 `KERAS_PROV_STEERING=0` turns listening off.
 """
-import atexit
 import collections
 import logging
 import os
@@ -32,7 +31,7 @@ import keras
 import requests
 from dfa_lib_python.client import DEFAULT_URL, normalize_url
 from dfa_lib_python.errors import ConfigurationError
-from dfa_lib_python.registry import registry
+from dfa_lib_python.registry import before_exit_close, registry
 from dfa_lib_python.task_status import TaskStatus
 from dfa_lib_python.transport.http import auth_headers
 
@@ -192,7 +191,7 @@ class OutcomeSender:
 _SENDERS = []
 
 
-@atexit.register
+@before_exit_close
 def _report_outcomes_at_exit():
     for sender in _SENDERS:
         sender.wait(EXIT_TIMEOUT)

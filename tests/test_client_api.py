@@ -214,37 +214,53 @@ def test_specification_objects_keep_the_original_shapes():
     assert spec["dependency"] == {"tags": [{"tag": "adaptation"}], "ids": [{"id": "3"}]}
 
 
-def _forked_training(task_id):
-    _thread_training(task_id)
-    sys.exit(0 if dfa_lib_python.flush(60) else 1)
+FORK_AND_THREADS = """
+import multiprocessing, sys, threading
+import dfa_lib_python
+from dfa_lib_python.dataflow import Dataflow
+from dfa_lib_python.dataset import DataSet
+from dfa_lib_python.element import Element
+from dfa_lib_python.task import Task
 
-
-def test_threads_and_forked_processes_each_deliver_their_records(connected):
-    import multiprocessing
-    import threading
-
-    Dataflow("forked", hyperparameters=True, exec_tag="run-forked").save()
-    assert dfa_lib_python.flush(60)
-    # Forked children send through their own client, to the parent's service and spool.
-    children = [multiprocessing.get_context("fork").Process(target=_forked_training, args=(n,)) for n in (1, 2)]
-    for child in children:
-        child.start()
-    # Threads of one process share its client.
-    threads = [threading.Thread(target=_thread_training, args=(n,)) for n in (3, 4, 5)]
-    for thread in threads:
-        thread.start()
-    for worker in children + threads:
-        worker.join(60)
-    assert [child.exitcode for child in children] == [0, 0]
-    assert dfa_lib_python.flush(60)
-    rows = connected.query("SELECT epoch FROM forked.otrainingmodel ORDER BY epoch")
-    assert rows == [[float(n * 10 + epoch)] for n in (1, 2, 3, 4, 5) for epoch in range(3)]
-
-
-def _thread_training(task_id):
+def training(task_id):
     task = Task(task_id, "forked", "run-forked", "TrainingModel")
     task.begin()
     for epoch in range(3):
         task.add_dataset(DataSet("oTrainingModel", [Element(["t", "0.1", 0.1, 0.9, None, None, task_id * 10 + epoch])]))
         task.save()
     task.end()
+
+def forked(task_id):
+    training(task_id)
+    sys.exit(0 if dfa_lib_python.flush(60) else 1)
+
+if __name__ == "__main__":
+    dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[2])
+    Dataflow("forked", hyperparameters=True, exec_tag="run-forked").save()
+    assert dfa_lib_python.flush(60)
+    # Forked children send through their own client, to the parent's service and spool.
+    children = [multiprocessing.get_context("fork").Process(target=forked, args=(n,)) for n in (1, 2)]
+    for child in children:
+        child.start()
+    # Threads of one process share its client.
+    threads = [threading.Thread(target=training, args=(n,)) for n in (3, 4, 5)]
+    for thread in threads:
+        thread.start()
+    for worker in children + threads:
+        worker.join(60)
+    print([child.exitcode for child in children])
+    sys.exit(0 if dfa_lib_python.flush(60) else 1)
+"""
+
+
+def test_threads_and_forked_processes_each_deliver_their_records(shared_dfa_service, tmp_path):
+    # In a fresh interpreter, as a user's script forks: a pytest worker that ran Keras tests
+    # before holds TensorFlow, which a forked child cannot garbage-collect safely.
+    script = tmp_path / "fork_and_threads.py"
+    script.write_text(FORK_AND_THREADS)
+    result = subprocess.run([sys.executable, str(script), shared_dfa_service.url, str(tmp_path / "spool")],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["[0,", "0]"], result.stderr[-3000:]
+    rows = shared_dfa_service.query("SELECT epoch FROM forked.otrainingmodel ORDER BY epoch")
+    assert rows == [[float(n * 10 + epoch)] for n in (1, 2, 3, 4, 5) for epoch in range(3)]

@@ -1,4 +1,5 @@
 """DFA_URL=embedded:/dir: provenance written into embedded MonetDB inside the process, no service."""
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,23 @@ READER = textwrap.dedent("""
 """)
 
 
+# A program recording into the directory: it holds it and serves nothing.
+HOLDING = textwrap.dedent("""
+    import sys
+    import dfa_lib_python
+    from dfa_lib_python.dataflow import Dataflow
+    dfa_lib_python.connect(sys.argv[1], spool_dir=sys.argv[2])
+    Dataflow("holding", hyperparameters=True).save()
+    assert dfa_lib_python.flush(60)
+    print("holding", flush=True)
+    sys.stdin.read()
+""")
+
+
+def dfanalyzer(*arguments):
+    return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], capture_output=True, text=True, timeout=120)
+
+
 def test_embedded_mode_stores_and_queries_in_process(tmp_path):
     data_dir = tmp_path / "dfa-data"
     client = dfa_lib_python.connect(f"embedded:{data_dir}", spool_dir=str(tmp_path / "spool"))
@@ -76,6 +94,27 @@ def test_dfa_url_embedded_needs_no_code_change(tmp_path):
     assert output.returncode == 0, output.stderr
     assert output.stdout.strip() == f"['name', 'ratio'] {expected_ratio_rows()}"
     assert os.listdir(tmp_path / "spool" / "sessions") == []
+
+    # The script has ended and nobody serves the directory: the CLI opens it itself.
+    url = f"embedded:{tmp_path / 'dfa-data'}"
+    read = dfanalyzer("query", "--json", "--url", url, "SELECT name, ratio FROM notebook.oextractratio ORDER BY name")
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["rows"] == expected_ratio_rows()
+    # While a program records into it, the CLI says which process holds it, and the directory
+    # is left to that program.
+    holder = subprocess.Popen([sys.executable, "-c", HOLDING, url, str(tmp_path / "spool")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        refused = dfanalyzer("runs", "--url", url)
+        assert refused.returncode == 1
+        assert f"is held by process {holder.pid}, which does not serve it" in refused.stderr, refused.stderr
+    finally:
+        holder.communicate("", timeout=60)
+    assert holder.returncode == 0
+    assert "holding" in dfanalyzer("query", "--csv", "--url", url, "SELECT tag FROM dataflow").stdout.split()
+    missing = dfanalyzer("runs", "--url", f"embedded:{tmp_path / 'elsewhere'}")
+    assert missing.returncode == 1 and "holds no provenance" in missing.stderr
 
 
 def test_a_read_replays_what_a_process_killed_a_moment_ago_left_in_the_spool(tmp_path):

@@ -199,6 +199,39 @@ def test_embedded_mode_writes_provenance_and_model_into_the_data_directory(tmp_p
     assert hashlib.sha256(stored_file.read_bytes()).hexdigest() == sha256
 
 
+def test_a_script_recording_into_an_embedded_directory_stores_everything_before_it_exits(tmp_path):
+    # The script ends right after fit, with no flush: the exit itself must store the run and its
+    # model (keras_prov's exit steps before dfa_lib_python's close, both before Python stops the
+    # thread pools the embedded store runs on).
+    data_dir, spool = tmp_path / "embedded", tmp_path / "spool"
+    script = (
+        "import numpy as np\n"
+        "from tensorflow import keras\n"
+        "x = np.random.rand(32, 4).astype('float32'); y = np.random.randint(0, 2, 32)\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation='softmax')])\n"
+        "m.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "m.fit(x, y, epochs=2, verbose=0, hyperparameters=True)\n"
+        "print(m.get_exec_tag())\n"
+    )
+    env = {**os.environ, "DFA_URL": f"embedded:{data_dir}", "DFA_SPOOL_DIR": str(spool), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    said = [line for line in result.stderr.splitlines()
+            if line.startswith(("keras_prov:", "dfa_lib_python:", "Traceback", "RuntimeError"))]
+    assert said == [], result.stderr[-3000:]
+    left = [path for path in spool.rglob("*") if path.is_file() and path.stat().st_size > 0]
+    assert left == [], "records left unsent in the spool at exit"
+    exec_tag = result.stdout.split()[-1]
+    read = (
+        "import dfa_lib_python\n"
+        f"print(dfa_lib_python.query(\"SELECT status FROM dataflow_execution WHERE tag = '{exec_tag}'\").rows)\n"
+        "print(dfa_lib_python.query('SELECT COUNT(*) FROM model_file').rows[0][0])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split("\n")[:2] == ["[['FINISHED']]", "1"], result.stdout
+
+
 def test_subclassed_models_record_whether_built_by_call_or_functionally(service):
     x, y = digits(32)
 

@@ -52,6 +52,14 @@ class StoreUnavailable(DfaError):
     retry_after = 5
 
 
+class DirectoryInUse(StoreUnavailable):
+    """Another process has the embedded data directory open; `holder` says which ("process N")."""
+
+    def __init__(self, message, holder):
+        super().__init__(message)
+        self.holder = holder
+
+
 class WriteConflict(StoreUnavailable):
     """Another service sharing the MonetDB database kept winning the write; the service retried
     and gave up for now (HTTP 503, nothing was stored)."""

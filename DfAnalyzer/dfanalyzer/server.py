@@ -4,6 +4,7 @@ closes the store on SIGTERM.
 Run by dfanalyzer.supervisor as `python -m dfanalyzer.server --fd N ...`, never by hand.
 """
 import argparse
+import asyncio
 import ctypes
 import gc
 import logging
@@ -32,6 +33,7 @@ PR_SET_PDEATHSIG = 1
 HARD_LIMIT_GRACE_SECONDS = 30
 WATCHDOG_EXIT = 70
 CLOSE_NOTICE_SECONDS = 1
+UNREAD_REQUEST_SECONDS = 5
 
 
 def _die_with_supervisor():
@@ -107,10 +109,35 @@ def _drain(server, app):
     flight finish (longer than at a stop: nobody is waiting for this process to
     end), and close the store."""
     app.draining = True
-    for listener in server.servers:  # connections not accepted yet wait in the backlog for the successor
-        listener.get_loop().call_soon_threadsafe(listener.close)
-    server.config.timeout_graceful_shutdown = RECYCLE_DRAIN_SECONDS - CLOSE_SECONDS - CLOSE_NOTICE_SECONDS - 1
-    threading.Timer(CLOSE_NOTICE_SECONDS, lambda: setattr(server, "should_exit", True)).start()
+    server.config.timeout_graceful_shutdown = (RECYCLE_DRAIN_SECONDS - CLOSE_SECONDS - CLOSE_NOTICE_SECONDS
+                                               - UNREAD_REQUEST_SECONDS - 1)
+    if not getattr(server, "servers", None):  # not serving yet: nothing to hand over gently
+        server.should_exit = True
+        return
+    asyncio.run_coroutine_threadsafe(_stop_accepting_then_exit(server), server.servers[0].get_loop())
+
+
+async def _stop_accepting_then_exit(server):
+    # Connections not accepted yet wait in the backlog for the successor. Accepting stops first and
+    # the servers close a moment later: asyncio sets up a connection it accepted in a later loop
+    # turn, and a server closed meanwhile refuses the set-up and leaves the connection open and
+    # unserved until this process exits, which resets it under its request.
+    loop = asyncio.get_running_loop()
+    for listener in server.servers:
+        for sock in listener.sockets:
+            loop.remove_reader(sock.fileno())
+    await asyncio.sleep(0.1)
+    for listener in server.servers:
+        listener.close()
+    await asyncio.sleep(CLOSE_NOTICE_SECONDS)
+    # uvicorn's shutdown closes every connection with no request under way. One accepted just before
+    # the listener closed, whose request this loop has not read yet (a loaded machine), would be
+    # reset under that request: such connections get UNREAD_REQUEST_SECONDS for it to be read.
+    deadline = time.monotonic() + UNREAD_REQUEST_SECONDS
+    while time.monotonic() < deadline and any(
+            getattr(connection, "cycle", True) is None for connection in server.server_state.connections):
+        await asyncio.sleep(0.05)
+    server.should_exit = True
 
 
 def _wait_for_turn(handover):

@@ -99,7 +99,25 @@ class Registry:
 registry = Registry()
 
 
+_before_close = []  # functions that may still record at exit, run before the final flush
+_hooked_before_thread_pools = False
+
+
+def before_exit_close(function):
+    """Runs `function` (no arguments) at interpreter exit before this library's final flush and
+    close, so that records it produces still reach DfAnalyzer (keras_prov waits there for its
+    recording thread and model uploads). Functions run once, in the order they were given."""
+    _before_close.append(function)
+    return function
+
+
 def _close_at_exit():
+    while _before_close:
+        function = _before_close.pop(0)
+        try:
+            function()
+        except Exception:  # noqa: BLE001 - never turn interpreter exit into a traceback
+            logger.exception("dfa_lib_python: error in an exit-time step before the final flush")
     registry.exiting = True
     try:
         registry.close_client()
@@ -108,17 +126,23 @@ def _close_at_exit():
 
 
 def close_before_thread_pools_stop():
-    """Makes the exit-time flush run before Python stops ThreadPoolExecutor threads.
+    """Makes the exit-time flush (and the steps before it) run before Python stops
+    ThreadPoolExecutor threads.
 
     concurrent.futures stops its pools in threading's own exit hooks, before atexit handlers run.
     The embedded store runs MonetDB on such threads, and a monetdbe connection that is not closed
-    on its own thread crashes the process, so when a transport opens such a store the flush and
-    close must come first. Hooks registered later run earlier, so this is called after opening."""
+    on its own thread crashes the process, so a client writing into an embedded store must flush
+    and close first. Hooks registered later run earlier: concurrent.futures' is registered when
+    it is imported, so it is imported here first. Called when an embedded transport is made."""
+    global _hooked_before_thread_pools
     register = getattr(threading, "_register_atexit", None)
-    if register is None:
+    if register is None or _hooked_before_thread_pools:
         return
+    import concurrent.futures.thread  # noqa: F401 - registers its own hook first, see above
+
     try:
         register(_close_at_exit)
+        _hooked_before_thread_pools = True
     except RuntimeError:
         pass  # already shutting down
 

@@ -56,7 +56,8 @@ def service_url(url=None):
 
 def embedded_directory_url(data_dir):
     """The address of the process serving an embedded data directory: the notebook kernel that
-    holds it (keras_prov serves it from the kernel) or a `dfanalyzer start --data-dir` service."""
+    holds it (keras_prov serves it from the kernel), a `dfanalyzer start --data-dir` service, or,
+    when nobody holds it, this command itself."""
     from dfanalyzer.in_process_service import read_record
     from dfanalyzer.supervisor import read_pid_record
 
@@ -70,10 +71,45 @@ def embedded_directory_url(data_dir):
     if service:
         host = "127.0.0.1" if service.get("host") in (None, "", "0.0.0.0", "::") else service["host"]
         return f"http://{host}:{service['port']}"
-    raise ServiceError(f"no process serves the embedded data directory {data_dir} now. While a notebook records "
-                       "into it, run keras_prov.show() (or any keras_prov.runs()) there: its kernel then serves it "
-                       f"and this command finds it. Otherwise start a service on it: `dfanalyzer start --data-dir "
-                       f"{data_dir}`")
+    return _serve_here(data_dir)
+
+
+_opened_here = []  # [(InProcessService, store)] this command opened; cli.main closes them
+
+
+def _serve_here(data_dir):
+    """No process serves the directory: this command opens it and serves it on loopback while it
+    runs, as after a script that recorded into it (DFA_URL=embedded:DIR) has ended."""
+    from dfanalyzer.errors import DirectoryInUse
+    from dfanalyzer.in_process_service import InProcessService
+    from dfanalyzer.store import open_store
+
+    if not os.path.isdir(os.path.join(data_dir, "monetdb")):
+        raise ServiceError(f"{data_dir} holds no provenance (no monetdb folder in it); give the directory a "
+                           "program recorded into with DFA_URL=embedded:DIR")
+    try:
+        store = open_store(data_dir=data_dir)
+    except DirectoryInUse as error:
+        raise ServiceError(f"{data_dir} is held by {error.holder}, which does not serve it (a program recording "
+                           "into it): read it once that program ends. While a notebook records into it, run "
+                           "keras_prov.show() (or any keras_prov.runs()) there: its kernel then serves it and this "
+                           f"command finds it. To read while recording, record through a service: `dfanalyzer start "
+                           f"--data-dir {data_dir}`, then DFA_URL=http://127.0.0.1:22000") from None
+    try:
+        service = InProcessService(store, data_dir).start()
+    except BaseException:
+        store.close()
+        raise
+    _opened_here.append((service, store))
+    return service.url
+
+
+def close_opened_here():
+    """Stops serving and closes the embedded directories this command opened itself."""
+    while _opened_here:
+        service, store = _opened_here.pop()
+        service.stop()
+        store.close()
 
 
 def add_url_option(parser):

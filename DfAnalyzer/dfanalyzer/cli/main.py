@@ -4,7 +4,7 @@ import logging
 import sys
 
 from dfanalyzer.cli import export, graph, query, runs, service
-from dfanalyzer.cli.client import ServiceError
+from dfanalyzer.cli.client import ServiceError, close_opened_here
 from dfanalyzer.errors import DfaError
 
 COMMANDS = [service, query, export, graph, runs]
@@ -31,4 +31,6 @@ def main(argv=None):
         code = 1
     except KeyboardInterrupt:
         code = 130
+    finally:
+        close_opened_here()
     sys.exit(code or 0)

@@ -9,7 +9,7 @@ import threading
 import time
 
 from dfanalyzer.disk_space import DiskSpace
-from dfanalyzer.errors import QueryCancelled, QueryRejected, StoreUnavailable
+from dfanalyzer.errors import DirectoryInUse, QueryCancelled, QueryRejected, StoreUnavailable
 from dfanalyzer.identifiers import quote
 from dfanalyzer.store.base import Store, Transaction, plain_value
 from dfanalyzer.store.embedded_scope import EmbeddedQueryScope
@@ -218,9 +218,9 @@ class EmbeddedStore(Store):
                 lock_file.seek(0)
                 holder = lock_file.read().strip() or "another process"
                 lock_file.close()
-                raise StoreUnavailable(
+                raise DirectoryInUse(
                     f"the data directory {os.path.dirname(database_dir)} is in use by {holder}; stop that "
-                    "process (`dfanalyzer stop --data-dir ...`) or choose another --data-dir"
+                    "process (`dfanalyzer stop --data-dir ...`) or choose another --data-dir", holder
                 ) from None
         lock_file.seek(0)
         lock_file.truncate()

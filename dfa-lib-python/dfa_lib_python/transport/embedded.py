@@ -74,6 +74,9 @@ class EmbeddedTransport(Transport):
         self._store = None
         self._ingestor = None
         self._relay = None  # HttpTransport to the process that holds and serves the directory
+        from dfa_lib_python.registry import close_before_thread_pools_stop
+
+        close_before_thread_pools_stop()
 
     def _open(self):
         if self._store is None:
@@ -86,9 +89,6 @@ class EmbeddedTransport(Transport):
                 self._store, self._ingestor = _take_store(self.data_dir)
             except Exception as error:  # noqa: BLE001 - any failure to open means "not now"
                 raise Unavailable(f"cannot open the embedded store in {self.data_dir}: {error}") from None
-            from dfa_lib_python.registry import close_before_thread_pools_stop
-
-            close_before_thread_pools_stop()
         return self._store
 
     def _relay_to_holder(self):

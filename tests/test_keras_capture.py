@@ -5,6 +5,7 @@ import threading
 
 import dfa_lib_python
 import pytest
+import requests
 
 from keras_prov_helpers import close, digits, seeded, stored, tiny_model, training_status, unique_tag
 
@@ -177,6 +178,9 @@ def test_keyboard_interrupt_ends_the_task_aborted(service):
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, y, epochs=3, verbose=0, callbacks=[FailAtEpoch(0, KeyboardInterrupt())])
     assert training_status(service, tag)[0][:2] == ["1", "ABORTED"]
+    # The run too: its user ended it, it did not fail (grey in the pages, not red).
+    runs = requests.get(service.url + "/api/v1/runs", params={"dataflow": tag}, timeout=30).json()
+    assert [(run["execution"], run["status"]) for run in runs] == [(model.get_exec_tag(), "ABORTED")]
 
 
 def test_evaluate_is_a_testing_task_depending_on_the_training_task(service):

@@ -209,7 +209,7 @@ def test_a_pytorch_loop_records_its_module_and_state_dict(loops):
     assert service.query(f"SELECT m.format, m.sha256 FROM model_file m JOIN dataflow_execution e "
                          f"ON m.exec_id = e.id WHERE e.tag = '{run['exec']}'") == [["pt", run["sha256"]]]
     assert statuses(service, tag) == [["trainingmodel", "FINISHED", None, "FINISHED"]]
-    assert statuses(service, tag + "_aborted") == [["trainingmodel", "ABORTED", "KeyboardInterrupt", "FAILED"]]
+    assert statuses(service, tag + "_aborted") == [["trainingmodel", "ABORTED", "KeyboardInterrupt", "ABORTED"]]
 
 
 def test_a_jax_loop_without_a_model_stores_the_file_it_saved(loops):

@@ -9,7 +9,9 @@ def test_a_run_ends_as_its_tasks_say_and_a_silent_listener_makes_it_lost(monkeyp
     assert status.from_task_statuses(["FINISHED", "FINISHED"]) == "FINISHED"
     assert status.from_task_statuses(["STOPPED", "FINISHED"]) == "STOPPED"  # stopped fit, then evaluate
     assert status.from_task_statuses(["STOPPED", "FAILED"]) == "FAILED"
-    assert status.from_task_statuses(["FINISHED", "ABORTED"]) == "FAILED"
+    assert status.from_task_statuses(["FINISHED", "ABORTED"]) == "ABORTED"  # Ctrl-C: its user ended it
+    assert status.from_task_statuses(["ABORTED", "FAILED"]) == "FAILED"
+    assert status.from_task_statuses(["STOPPED", "ABORTED"]) == "ABORTED"
     assert status.from_task_statuses(["RUNNING", "FINISHED"]) == "RUNNING"  # never listened: nothing to judge by
     monkeypatch.setenv("DFA_LOST_AFTER", "30")
     heard = now - datetime.timedelta(seconds=29)

@@ -39,7 +39,7 @@ class ExecutionSummary(BaseModel):
     start_time: str | None
     end_time: str | None
     tasks: int
-    status: str = Field(..., description="RUNNING, LOST, FINISHED, FAILED or STOPPED (runs.status)")
+    status: str = Field(..., description="RUNNING, LOST, FINISHED, FAILED, ABORTED, STOPPED or PRUNED (runs.status)")
     last_heard: str | None = Field(None, description="when its listening training process was last heard of (UTC)")
 
 

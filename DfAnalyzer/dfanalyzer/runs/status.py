@@ -10,7 +10,9 @@ CLI, the PROV export — derives the run's status here, so that they never disag
 - LOST: a task is still RUNNING but the process that listened was not heard of for `lost_after()`
   seconds (killed, out of memory, machine gone); if it comes back, the run is RUNNING again;
 - otherwise the first of ENDINGS whose task statuses one of the run's tasks has (FAILED before
-  STOPPED: a run stopped by a user that then failed in evaluate failed), else FINISHED.
+  STOPPED: a run stopped by a user that then failed in evaluate failed), else FINISHED. ABORTED is
+  a run its user interrupted (Ctrl-C, a notebook's Interrupt): not a failure of the training, as
+  MLflow's KILLED is not.
 
 The run statuses of other features are added to ENDINGS (e.g. PRUNED for tuner trials).
 """
@@ -22,12 +24,15 @@ FINISHED = "FINISHED"
 FAILED = "FAILED"
 STOPPED = "STOPPED"
 PRUNED = "PRUNED"  # a tuner stopped the trial early on purpose (Optuna's pruning)
+ABORTED = "ABORTED"  # its user interrupted it (KeyboardInterrupt)
 LOST = "LOST"
 
+# Task statuses whose message the run page lists as the run's errors.
 FAILED_TASK_STATUSES = ("FAILED", "ABORTED", "FINISHED_WITH_ERROR")
 # (run status, the task statuses that give it), first match wins.
 ENDINGS = (
-    (FAILED, FAILED_TASK_STATUSES),
+    (FAILED, ("FAILED", "FINISHED_WITH_ERROR")),
+    (ABORTED, ("ABORTED",)),
     (STOPPED, ("STOPPED",)),
     (PRUNED, ("PRUNED",)),
 )

@@ -20,6 +20,7 @@ def service(shared_dfa_service):
     seeder = RunSeeder(shared_dfa_service.url, "webrun")
     seeder.run("seven", HYPERPARAMETERS, epochs=7, adaptations=[(5, 0.01, 0.001, "ReduceLROnPlateau")])
     seeder.run("broken", HYPERPARAMETERS, epochs=2, status="FAILED")
+    seeder.run("interrupted", HYPERPARAMETERS, epochs=2, status="ABORTED")
     seeder.run("long", HYPERPARAMETERS, epochs=3000, test=False)
     return shared_dfa_service
 
@@ -67,6 +68,11 @@ def test_failed_run_shows_its_error(page):
     p.wait_for_selector("#run-errors .error")
     assert "loss became NaN" in p.text_content("#run-errors")
     assert p.text_content("#run-status") == "FAILED"
+    # A run its user interrupted (Ctrl-C) is said in grey, not as a failure.
+    p = page.goto("/runs/interrupted?dataflow=webrun")
+    p.wait_for_selector("#run-aborted")
+    assert "interrupted by its user" in p.text_content("#run-aborted") and "KeyboardInterrupt" in p.text_content("#run-aborted")
+    assert p.text_content("#run-status") == "ABORTED" and p.query_selector("#run-errors .error") is None
 
 
 def test_long_run_is_downsampled_the_same_way_and_zoom_fetches_detail(page, service):

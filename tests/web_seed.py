@@ -108,7 +108,9 @@ class RunSeeder:
             return messages, training
         end = (start + datetime.timedelta(seconds=10 + epochs)).strftime("%Y-%m-%d %H:%M:%S")
         finish, _ = self.task(exec_tag, "TrainingModel", status, [], task_id=training, start=stamp, end=end)
-        if status != "FINISHED":
+        if status == "ABORTED":
+            finish["body"]["error"] = "KeyboardInterrupt"
+        elif status != "FINISHED":
             finish["body"]["error"] = "ValueError: the loss became NaN at epoch %d" % epochs
         messages.append(finish)
         for number, (epoch, old, new, cause) in enumerate(adaptations):

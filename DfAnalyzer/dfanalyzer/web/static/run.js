@@ -190,7 +190,10 @@
     const seconds = s.start && s.end ? (new Date(s.end) - new Date(s.start)) / 1000 : null;
     $("run-facts").textContent = ` · ${s.dataflow} · started ${DFA.formatValue(s.start, "time")}` +
       (seconds !== null ? ` · ${seconds.toFixed(1)} s` : "");
-    $("run-errors").innerHTML = s.errors.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("") +
+    // A task its user interrupted (Ctrl-C) is no failure: said in grey, as a pruned run is.
+    const failures = s.errors.filter(e => e.status !== "ABORTED"), aborted = s.errors.find(e => e.status === "ABORTED");
+    $("run-errors").innerHTML = failures.map(e => `<div class="error"><strong>${DFA.escapeHtml(e.transformation)} ${DFA.escapeHtml(e.status)}</strong>${DFA.escapeHtml(e.error || "no message recorded")}</div>`).join("") +
+      (aborted ? `<p class="muted" id="run-aborted">${DFA.escapeHtml(aborted.transformation)} was interrupted by its user (${DFA.escapeHtml(aborted.error || "no message recorded")}).</p>` : "") +
       (s.pruned ? `<p class="muted" id="run-pruned">A tuner pruned this run on purpose: ${DFA.escapeHtml(s.pruned)}</p>` : "");
     if (s.hyperparameters && s.hyperparameters.search_id) {
       $("run-facts").innerHTML += ` · <a href="/searches/${encodeURIComponent(s.hyperparameters.search_id)}">search</a>`;

@@ -1,6 +1,13 @@
-"""Stopping the processes tests start (services, MonetDB servers)."""
+"""Running the CLI, and stopping the processes tests start (services, MonetDB servers)."""
 import signal
 import subprocess
+import sys
+
+
+def dfanalyzer(*args, env=None, timeout=120):
+    """Runs the `dfanalyzer` command in a fresh interpreter, as a user does; its CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "dfanalyzer", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 def stop_gracefully(process, seconds):

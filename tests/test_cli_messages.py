@@ -13,16 +13,12 @@ import requests
 
 import dfa_lib_python
 from dfa_lib_python.dataflow import Dataflow
+from processes import dfanalyzer
 from service_process import free_port
 from test_service_ingestion import SPEC, post, task
 
 PAGE = ("<html><head><title>502 Bad Gateway</title></head><body>" + "<p>nginx says no</p>" * 500
         + "</body></html>").encode()
-
-
-def dfanalyzer(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "dfanalyzer", *args], capture_output=True, text=True, timeout=120,
-                          env=env)
 
 
 @pytest.fixture

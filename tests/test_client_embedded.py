@@ -8,6 +8,7 @@ import textwrap
 import dfa_lib_python
 from client_scripts import expected_ratio_rows, original_script
 from dfa_lib_python.transport import BadRequest
+from processes import dfanalyzer
 from service_process import ServiceProcess
 
 NOTEBOOK = textwrap.dedent("""
@@ -53,10 +54,6 @@ HOLDING = textwrap.dedent("""
     print("holding", flush=True)
     sys.stdin.read()
 """)
-
-
-def dfanalyzer(*arguments):
-    return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], capture_output=True, text=True, timeout=120)
 
 
 def test_embedded_mode_stores_and_queries_in_process(tmp_path):

@@ -5,8 +5,6 @@ Each test drives one kernel cell by cell, as a user does; cells report values to
 `@` + JSON lines on stdout and show objects as the notebook would (rich outputs)."""
 import os
 import re
-import subprocess
-import sys
 import textwrap
 
 import nbformat
@@ -15,6 +13,7 @@ import requests
 
 from notebook_kernel import (Kernel, install_kernel_spec, json_lines, png_of_html, rich, text_of, well_formed_html,
                              well_formed_svg)
+from processes import dfanalyzer
 from service_process import ServiceProcess
 
 TAG = "nbtest"
@@ -300,10 +299,6 @@ def test_notebooks_on_an_embedded_directory_through_kernel_restarts(tmp_path):
     listed = dfanalyzer("runs", "--url", url)
     assert listed.returncode == 0, listed.stderr
     assert unsent in listed.stdout and after["again"] in listed.stdout
-
-
-def dfanalyzer(*arguments):
-    return subprocess.run([sys.executable, "-m", "dfanalyzer", *arguments], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

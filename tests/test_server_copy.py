@@ -1,11 +1,10 @@
 """`dfanalyzer copy`: embedded -> MonetDB server -> embedded reads back identical (rows, runs,
 PROV documents byte for byte, model files); a target holding data is refused unless --merge."""
-import subprocess
-import sys
 
 import requests
 
 from prov_sample import DATAFLOW, post_sample_run
+from processes import dfanalyzer as run_cli
 from service_process import ServiceProcess
 
 CATALOG = ["dataflow", "data_transformation", "data_set", "data_dependency", "attribute", "program",
@@ -16,7 +15,7 @@ MODEL = b"not really a keras model, but bytes to carry" * 100
 
 
 def dfanalyzer(*args):
-    return subprocess.run([sys.executable, "-m", "dfanalyzer", *args], capture_output=True, text=True, timeout=300)
+    return run_cli(*args, timeout=300)
 
 
 def everything(service):

@@ -32,7 +32,8 @@ from dfanalyzer.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 STOP_SECONDS = 8  # SIGTERM to exit: the worker gets this long, then SIGKILL; the whole stays under 10 s
-STARTUP_FAILURE_EXIT = 3  # a worker that cannot open its store exits with this: restarting would not help
+STARTUP_FAILURE_EXIT = 3  # a worker that cannot open its store exits with this: the service's first one ends the
+# service (a setting to fix); a later one (a recycle's successor on a loaded machine: GDKinit failed) is restarted
 DISK_FULL_EXIT = 4  # a worker that cannot open its store for want of disk space: started again once freed
 QUICK_DEATH_SECONDS = 10  # a worker dying sooner than this after its start counts as a failed start
 MAX_QUICK_DEATHS = 5
@@ -183,8 +184,8 @@ class Supervisor:
                                          "cause": f"{how}, disk full"}
                 self._pause_for_disk_space(short, how, until_freed=code == DISK_FULL_EXIT)
                 continue
-            if code == STARTUP_FAILURE_EXIT:
-                return 1  # the worker said why on stderr
+            if code == STARTUP_FAILURE_EXIT and not (self.recycles or self.restarts):
+                return 1  # the first worker said why on stderr: a setting to fix, not a worker to restart
             quick_deaths = quick_deaths + 1 if time.monotonic() - started < QUICK_DEATH_SECONDS else 0
             if quick_deaths >= MAX_QUICK_DEATHS:
                 log.error("the DfAnalyzer worker died %d times in a row right after starting (last: %s); giving up",

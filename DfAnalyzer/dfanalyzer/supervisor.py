@@ -258,8 +258,8 @@ class Supervisor:
                 os.close(descriptor)
         self._worker = successor
         self.recycles += 1
-        log.info("the DfAnalyzer worker (process %d) was replaced by process %d (recycle %d)",
-                 old.pid, successor.pid, self.recycles)
+        log.info("the DfAnalyzer worker (process %d, ended with exit code %s) was replaced by process %d (recycle %d)",
+                 old.pid, old.returncode, successor.pid, self.recycles)
         self._save_record()
 
     def _successor_ready(self, ready_read, successor, old):

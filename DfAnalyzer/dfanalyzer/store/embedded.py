@@ -16,6 +16,7 @@ from dfanalyzer.store.embedded_scope import EmbeddedQueryScope
 from dfanalyzer.store.engine import EngineError, ffi
 from dfanalyzer.store.heap_lock import HeapLock
 from dfanalyzer.store.session import Session
+from dfanalyzer.store.stale_backups import StaleBackupWatch, remove_stale_backups
 
 # Values per INSERT statement when appending (64 rows of 10 columns): monetdbe_bind walks a list to
 # its parameter, so binding costs grow with the square of a statement's values, while executing
@@ -160,6 +161,8 @@ class EmbeddedStore(Store):
         self.disk_space = DiskSpace(0, [database_dir])  # the catalog's creation (at opening) is not refused
         self._anchor = self._writer = None
         self._service_readers = self._query_readers = _SessionPool([])
+        self._stale_backups = StaleBackupWatch(database_dir)
+        remove_stale_backups(database_dir)  # before the engine would restore them
         try:
             # The first connection opened starts the database and must be the last one closed:
             # it does nothing else, so every other connection can be replaced at any time.
@@ -175,6 +178,8 @@ class EmbeddedStore(Store):
             if full or isinstance(error, StoreUnavailable):
                 raise full or error
             raise StoreUnavailable(f"cannot open embedded MonetDB in {database_dir}: {error}") from error
+        # The engine's start replays its log and commits it, which may leave stale backups.
+        remove_stale_backups(database_dir, engine_open=True)
         self.create_catalog()
         self.disk_space = DiskSpace(min_free, [database_dir])
 
@@ -309,6 +314,7 @@ class EmbeddedStore(Store):
                 self._end(transaction, "ROLLBACK")
                 raise
             self._end(transaction, "COMMIT")
+            self._stale_backups.after_commit()
 
     def _end(self, transaction, statement):
         try:

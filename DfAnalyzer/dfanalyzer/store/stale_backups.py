@@ -8,8 +8,9 @@ one at its next commit. That commit does not remove the backup, whose name no lo
 column's. The next commit of the column, or the next start of the engine, restores the old narrow
 file next to the wide one and the wide file is lost: the following start fails with
 "GDKinit() failed" (`cannot stat file …/<bat>.tail2`), the column's committed rows gone.
-Reproduced with the service: a column created and grown in one worker's life, the service started
-again, rows ingested, started again. MonetDB's own issues describe the same (backups left by
+Reproduced with the service (tests/test_store_restarts.py): message ids ingested in one life (the
+ids column outgrows 1-byte offsets), the service started again, two clients ingesting at once,
+started again: that start failed. MonetDB's own issues describe the same (backups left by
 GDKupgradevarheap and never cleaned, MonetDB issues 4036 and 7501).
 
 A backup is stale when the committed directory (`BBP.dir`) records the column with another width

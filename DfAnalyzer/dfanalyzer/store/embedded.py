@@ -161,7 +161,7 @@ class EmbeddedStore(Store):
         self.disk_space = DiskSpace(0, [database_dir])  # the catalog's creation (at opening) is not refused
         self._anchor = self._writer = None
         self._service_readers = self._query_readers = _SessionPool([])
-        self._stale_backups = StaleBackupWatch(database_dir)
+        self._stale_backups = None
         remove_stale_backups(database_dir)  # before the engine would restore them
         try:
             # The first connection opened starts the database and must be the last one closed:
@@ -181,6 +181,7 @@ class EmbeddedStore(Store):
         # The engine's start replays its log and commits it, which may leave stale backups.
         remove_stale_backups(database_dir, engine_open=True)
         self.create_catalog()
+        self._stale_backups = StaleBackupWatch(database_dir)
         self.disk_space = DiskSpace(min_free, [database_dir])
 
     def create_catalog(self):
@@ -314,7 +315,6 @@ class EmbeddedStore(Store):
                 self._end(transaction, "ROLLBACK")
                 raise
             self._end(transaction, "COMMIT")
-            self._stale_backups.after_commit()
 
     def _end(self, transaction, statement):
         try:
@@ -331,6 +331,9 @@ class EmbeddedStore(Store):
         open (closing the first connection under a running one crashes the process); what was
         committed is safe in MonetDB's write-ahead log either way."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._stale_backups is not None:
+            self._stale_backups.stop()
+            self._stale_backups = None
         closed = True
         for session in [self._writer, *self._service_readers.sessions, *self._query_readers.sessions]:
             if session is not None:

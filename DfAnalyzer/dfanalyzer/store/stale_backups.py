@@ -21,12 +21,11 @@ import logging
 import os
 import re
 import threading
-import time
 
 log = logging.getLogger(__name__)
 
 TAIL_BACKUP = re.compile(r"^([0-7]+)\.(tail[124]?)$")
-CHECK_SECONDS = 5  # while writing, the backups are looked at no more often than this
+CHECK_SECONDS = 1  # while the engine runs, its backups are looked at this often (a directory listing)
 
 
 def _committed_tail_names(bat_dir, engine_open):
@@ -95,20 +94,20 @@ def remove_stale_backups(database_dir, engine_open=False):
 
 
 class StaleBackupWatch:
-    """Runs remove_stale_backups at most every CHECK_SECONDS, when asked after a commit: a column
-    widened while the worker runs leaves its backup stale at the engine's next commit."""
+    """While the engine runs, on a thread of its own: a column widened meanwhile leaves its backup
+    stale at the engine's next commit of it, which it makes in the background whenever its log has
+    grown, and the commit after that would lose the column's file. Looks every CHECK_SECONDS."""
 
     def __init__(self, database_dir):
         self.database_dir = database_dir
-        self._last = time.monotonic()
-        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="monetdbe-stale-backups")
+        self._thread.start()
 
-    def after_commit(self):
-        now = time.monotonic()
-        if now - self._last < CHECK_SECONDS or not self._lock.acquire(blocking=False):
-            return
-        try:
-            self._last = now
+    def _watch(self):
+        while not self._stop.wait(CHECK_SECONDS):
             remove_stale_backups(self.database_dir, engine_open=True)
-        finally:
-            self._lock.release()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()

@@ -105,8 +105,19 @@ class StaleBackupWatch:
         self._thread.start()
 
     def _watch(self):
+        seen = None
         while not self._stop.wait(CHECK_SECONDS):
-            remove_stale_backups(self.database_dir, engine_open=True)
+            state = self._backup_state()
+            if state != seen:  # BBP.dir is read only when the backups or the committed directory changed
+                seen = state
+                remove_stale_backups(self.database_dir, engine_open=True)
+
+    def _backup_state(self):
+        backup_dir = os.path.join(self.database_dir, "bat", "BACKUP")
+        try:
+            return sorted(os.listdir(backup_dir)), os.stat(os.path.join(backup_dir, "BBP.dir")).st_mtime_ns
+        except OSError:
+            return None
 
     def stop(self):
         self._stop.set()

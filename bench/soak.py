@@ -21,6 +21,7 @@ drop and read again), so that the growth of each is told apart.
     .venv/bin/python bench/soak.py --connection-per-request   # a new TCP connection per request
 """
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -214,11 +215,16 @@ def main():
     parser.add_argument("--connection-per-request", action="store_true",
                         help="open a new connection for each request (default: one kept-alive session)")
     parser.add_argument("--skip", default="", help="comma-separated requests of the mix to leave out, e.g. ingest")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the data directories and the service's log (data.log) to look at afterwards")
     args = parser.parse_args()
     if args.age % args.sample or args.every % args.sample:
         parser.error("--age and --every must be multiples of --sample (the memory is read every --sample requests)")
     skip = set(filter(None, args.skip.split(",")))
-    with tempfile.TemporaryDirectory() as temporary:
+    kept = contextlib.nullcontext(tempfile.mkdtemp(prefix="dfa-soak-")) if args.keep else None
+    with kept or tempfile.TemporaryDirectory() as temporary:
+        if args.keep:
+            print(f"kept in {temporary} (the service's log: {temporary}/data.log)")
         data_dir, snapshot_dir = str(Path(temporary) / "data"), str(Path(temporary) / "data-at-start")
         service = ServiceProcess(data_dir, extra_args=["--max-requests", str(args.max_requests)]).start()
         try:

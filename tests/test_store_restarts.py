@@ -31,13 +31,22 @@ def _ingest(service, first, batches):
 
 
 def _ingest_from_two_clients(service, first, batches):
-    acknowledged = []
-    clients = [threading.Thread(target=lambda start=start: acknowledged.extend(_ingest(service, start, batches)))
-               for start in (first, first + batches * MESSAGES_PER_BATCH)]
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join()
+    """Two clients at once; a batch either of them had refused fails the test, as in one client."""
+    acknowledged, failures = [], []
+
+    def client(start):
+        try:
+            acknowledged.extend(_ingest(service, start, batches))
+        except Exception as error:  # noqa: BLE001 - reported by the test's thread below
+            failures.append(repr(error))
+
+    starts = (first, first + batches * MESSAGES_PER_BATCH)
+    clients = [threading.Thread(target=client, args=(start,)) for start in starts]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    assert failures == []
     return sorted(acknowledged)
 
 
@@ -67,7 +76,6 @@ def test_lives_with_ingestion_between_them_keep_every_row(tmp_path):
         assert answer.json()["rows"][0][0] == len(acknowledged)
     finally:
         service.stop()
-
 
 
 WIDTH_TWO = "352 32 tmp_540 05/540 2 1290 1290 0 str 2 1 0 0 0 0 0 9223372036854775808 2580 2580 0 1083 290 0"
